@@ -1,0 +1,243 @@
+/**
+ * The narrow interface between the executor and any result store. The store knows keys, bytes, tensors
+ * and records, never node kinds or experiments.
+ *
+ * A "value tree" is any JSON-compatible structure in which tensors may appear as objects with
+ * `dtype`, `shape` and a typed-array `data` (see HostTensor in core/values.ts). The store writes those
+ * tensors as content-addressed blobs (dense, or bitmask + non-zero values when mostly zero) and gives
+ * back an equal tree on load.
+ */
+import type { Digest, NodeKey } from '../core/brand.js';
+
+/** Where a result came from: enough to re-create it and to explain it to a person. */
+export interface Provenance {
+  /** Path of the pipeline file that produced it, as given on the command line. */
+  readonly pipeline?: string;
+  readonly nodeId: string;
+  readonly kind: string;
+  readonly version: number;
+  /** Parameters with defaults applied, exactly as hashed into the key. */
+  readonly params: unknown;
+  /** Input port name to the key (or keys, for gathering ports) of the result it consumed. */
+  readonly inputs: Readonly<Record<string, NodeKey | readonly NodeKey[]>>;
+  readonly backend?: { readonly name: string; readonly version: string };
+  readonly libraries: Readonly<Record<string, string>>;
+  readonly seed?: number;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationMs: number;
+  readonly host: string;
+  readonly gitCommit?: string;
+}
+
+export interface ResultRecord {
+  readonly key: NodeKey;
+  readonly provenance: Provenance;
+  /** Bytes of all blobs this result references (shared blobs counted in full). */
+  readonly sizeBytes: number;
+  readonly createdAt: string;
+}
+
+/** What `plan` remembers of the last time a node id ran, to explain why it runs again. */
+export interface LastRun {
+  readonly key: NodeKey;
+  readonly kind: string;
+  readonly version: number;
+  readonly params: unknown;
+  /** Per input port, what it was bound to (the executor's key components; opaque to the store). */
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly data?: string;
+  readonly salt?: string;
+}
+
+/** Raised by `load` when a stored blob no longer matches its digest (the entry is already removed). */
+export class CorruptEntryError extends Error {
+  constructor(
+    readonly key: NodeKey,
+    readonly digest: Digest,
+    detail: string,
+  ) {
+    super(`cached result ${key.slice(0, 12)} is corrupted (blob ${digest.slice(0, 12)}: ${detail}); it was removed`);
+    this.name = 'CorruptEntryError';
+  }
+}
+
+/** The outcome of asking for the right to compute a key. */
+export type Claim =
+  /** This caller now owns the key and must `put` or `release` it. */
+  | { readonly status: 'owner'; readonly release: () => void }
+  /** Someone else finished it while we waited: load it. */
+  | { readonly status: 'done' };
+
+export interface ResultStore {
+  has(key: NodeKey): boolean;
+  record(key: NodeKey): ResultRecord | undefined;
+  /**
+   * Loads the output trees; verifies every blob against its digest (CorruptEntryError otherwise).
+   * A key without a result rejects with MissingResultError.
+   */
+  load(key: NodeKey, options?: LoadOptions): Promise<Record<string, unknown>>;
+  /** Stores outputs and provenance; the result becomes visible only once every blob is written. */
+  put(key: NodeKey, outputs: Record<string, unknown>, provenance: Provenance): Promise<void>;
+  remove(key: NodeKey): Promise<void>;
+
+  /**
+   * Waits until this caller may compute `key` or until its result exists. At most one live claimant
+   * (across threads and processes) owns a key at once; a claim left by a dead process is taken over.
+   */
+  claim(key: NodeKey, options?: { signal?: AbortSignal; pollMs?: number }): Promise<Claim>;
+
+  /** In-progress state of a long node (e.g. a training checkpoint per epoch), to resume after a kill. */
+  saveProgress(key: NodeKey, state: Record<string, unknown>): Promise<void>;
+  loadProgress(key: NodeKey): Promise<Record<string, unknown> | undefined>;
+  clearProgress(key: NodeKey): Promise<void>;
+
+  lastRun(scope: string, nodeId: string): LastRun | undefined;
+  setLastRun(scope: string, nodeId: string, run: LastRun): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Additions beyond the executor's narrow interface: options, errors, and what gc, bundles, `pin` and
+// `show` need. Both stores (LMDB and in-memory) implement CacheStore.
+
+export interface LoadOptions {
+  /**
+   * `digest` (default): every blob's sha256 is checked before it is used. `none`: trust the stored
+   * bytes (for benchmarks, or bulk reads verified some other way); a corrupted blob then goes unnoticed.
+   */
+  readonly verify?: 'digest' | 'none';
+}
+
+/** Raised by `load` for a key that has no stored result. */
+export class MissingResultError extends Error {
+  constructor(readonly key: NodeKey) {
+    super(`no cached result for key ${key.slice(0, 12)}`);
+    this.name = 'MissingResultError';
+  }
+}
+
+/** Raised when opening a store written in another on-disk format version. */
+export class StoreFormatError extends Error {
+  constructor(
+    readonly location: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(`the cache at ${location} has format version ${found}; this build reads version ${supported}. ` +
+      `Use a fresh cache directory (or remove this one) to continue.`);
+    this.name = 'StoreFormatError';
+  }
+}
+
+/** Raised by any call on a store that was closed (or that is in the middle of a compaction). */
+export class StoreClosedError extends Error {
+  constructor(what: string) {
+    super(`the cache store is ${what}`);
+    this.name = 'StoreClosedError';
+  }
+}
+
+/** A label a person put on a result so that gc keeps it (and what it came from). */
+export interface PinRecord {
+  readonly key: NodeKey;
+  readonly label: string;
+  readonly pinnedAt: string;
+}
+
+export interface StoreStats {
+  readonly results: number;
+  /** In-progress states (of unfinished long nodes). */
+  readonly progress: number;
+  readonly blobs: number;
+  /** Sum of the encoded sizes of all stored blobs (each counted once). */
+  readonly blobBytes: number;
+  /** Size of the store's file on disk, where there is one. */
+  readonly fileBytes?: number;
+}
+
+/** One blob a stored entry references. */
+export interface BlobRef {
+  readonly digest: Digest;
+  /** Encoded size in bytes. */
+  readonly bytes: number;
+}
+
+/**
+ * A result exactly as stored: its record, its outputs with tensors replaced by blob references
+ * (`{$sg: 'tensor', digest, bytes}` nodes), and the distinct blobs those reference. What bundles carry.
+ */
+export interface StoredEntry {
+  readonly record: ResultRecord;
+  readonly outputs: Record<string, unknown>;
+  readonly blobs: readonly BlobRef[];
+}
+
+export type ImportOutcome = 'imported' | 'present';
+
+/** A snapshot of what a sweep may remove, taken inside the sweep's write transaction. */
+export interface SweepView {
+  readonly results: readonly {
+    readonly key: NodeKey;
+    readonly createdAt: string;
+    readonly inputs: Provenance['inputs'];
+  }[];
+  readonly progress: readonly { readonly key: NodeKey; readonly savedAt: string }[];
+  readonly pins: readonly PinRecord[];
+  /** Keys some live owner is computing right now. */
+  readonly liveClaims: readonly NodeKey[];
+}
+
+/** What a sweep should remove; every blob no longer referenced afterwards goes too. */
+export interface SweepPlan {
+  readonly removeResults: readonly NodeKey[];
+  readonly removeProgress: readonly NodeKey[];
+}
+
+export interface SweepOutcome {
+  readonly removedResults: readonly NodeKey[];
+  readonly removedProgress: readonly NodeKey[];
+  readonly removedBlobs: number;
+  /** Encoded bytes of the removed blobs. */
+  readonly bytesFreed: number;
+}
+
+export type CompactOutcome =
+  | { readonly compacted: true; readonly fileBytesBefore: number; readonly fileBytesAfter: number }
+  /** Nothing to compact (in-memory store), or not safe now (another handle has the store open). */
+  | { readonly compacted: false; readonly reason: string };
+
+export interface CacheStore extends ResultStore {
+  /** Every stored result key, in key order. */
+  keys(): NodeKey[];
+  /** Adds a label to `key` (idempotent); pinned keys and what they came from survive gc. */
+  pin(key: NodeKey, label: string): Promise<void>;
+  /** Removes one label, or every label of `key` when none is given; resolves to the number removed. */
+  unpin(key: NodeKey, label?: string): Promise<number>;
+  /** All pins, ordered by key then label. */
+  pins(): PinRecord[];
+  stats(): StoreStats;
+
+  /** The stored form of a result, for bundles and `show`. */
+  entry(key: NodeKey): StoredEntry | undefined;
+  hasBlob(digest: Digest): boolean;
+  /** The encoded bytes of a blob (a copy the caller owns), unverified. */
+  blob(digest: Digest): Uint8Array | undefined;
+  /**
+   * Stores an entry made elsewhere, atomically. `blobs` must hold every referenced blob the store lacks;
+   * each is verified against its digest. A key already present is left as is ('present').
+   */
+  importEntry(entry: StoredEntry, blobs: ReadonlyMap<Digest, Uint8Array>): Promise<ImportOutcome>;
+
+  /**
+   * Runs `select` on a consistent snapshot and removes what it returns plus every blob left
+   * unreferenced, in one transaction (nothing is removed when `dryRun`). Also repairs blob reference counts.
+   */
+  sweep(select: (view: SweepView) => SweepPlan, options?: { readonly dryRun?: boolean }): Promise<SweepOutcome>;
+  /**
+   * Rewrites the store file without free space so that it shrinks on disk. Only done when no other
+   * handle (thread or process) has the store open and this one owns no claim; otherwise says why not.
+   */
+  compact(): Promise<CompactOutcome>;
+}

@@ -1,0 +1,61 @@
+/** What several commands share: option definitions, locating the cache, analysing or exiting. */
+import { execFileSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { Option } from 'commander';
+import type { ResultStore } from '../../cache/store.js';
+import { datasetFingerprint } from '../data/index.js';
+import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
+import { analyze, type ValidGraph } from '../lang/analyze.js';
+import { EXIT, reportDiagnostics } from './output.js';
+
+export interface AnalysisOptions {
+  set: string[];
+  json?: boolean;
+  kinds: string[];
+}
+
+export interface CacheOptions {
+  cache?: string;
+}
+
+export const collect = (value: string, previous: string[]) => [...previous, value];
+export const setOption = () => new Option('--set <name=value>', 'override a pipeline param (VALUE is YAML); repeatable').argParser(collect).default([]);
+export const kindsOption = () =>
+  new Option('--kinds <module>', 'load extra node kinds from a module exporting `kinds`; repeatable').argParser(collect).default([]);
+export const jsonOption = () => new Option('--json', 'print one JSON document on stdout');
+export const cacheOption = () => new Option('--cache <dir>', 'cache directory (default: .sparsegraph/ beside the pipeline, or $SPARSEGRAPH_CACHE)');
+
+/** `--cache`, else SPARSEGRAPH_CACHE, else `.sparsegraph/` beside the pipeline file. */
+export function cacheDirFor(options: CacheOptions, pipelineFile?: string): string {
+  if (options.cache) return resolve(options.cache);
+  const fromEnv = process.env['SPARSEGRAPH_CACHE'];
+  if (fromEnv) return resolve(fromEnv);
+  return join(pipelineFile ? dirname(resolve(pipelineFile)) : process.cwd(), '.sparsegraph');
+}
+
+export async function openCache(options: CacheOptions, pipelineFile?: string): Promise<ResultStore & { close(): Promise<void> }> {
+  const { openStore } = await import('../../cache/lmdb-store.js');
+  return openStore(cacheDirFor(options, pipelineFile));
+}
+
+/** Analyses a pipeline; on problems prints them and exits 1 (2 for command-line problems). */
+export async function analyzeOrExit(file: string, options: AnalysisOptions): Promise<ValidGraph> {
+  const registry = await loadRegistry([...kindModulesFromEnv(), ...options.kinds]);
+  const result = analyze(file, {
+    registry,
+    set: options.set,
+    fingerprint: (dataset) => datasetFingerprint(dataset as never),
+  });
+  if (result.ok) return result.graph;
+  reportDiagnostics(result.problems, result.usage, result.sources, Boolean(options.json));
+  process.exit(result.usage.length > 0 && result.problems.length === 0 ? EXIT.usage : EXIT.failure);
+}
+
+export function gitCommit(dir: string): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+  } catch {
+    return undefined;
+  }
+}
+

@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+/**
+ * The `sparsegraph` command. Only this layer prints or exits; everything below returns values.
+ */
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { execute } from '../exec/executor.js';
+import { InlineRunner } from '../exec/inline-runner.js';
+import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
+import { WorkerPoolRunner } from '../exec/worker-pool.js';
+import type { ValidGraph } from '../lang/analyze.js';
+import { toDot, toMermaid } from '../lang/render-graph.js';
+import { matchInstances, planGraph, type PlanEntry } from '../plan.js';
+import { packageVersion } from '../version.js';
+import { EXIT, paint, printJson, reportDiagnostics, UsageError } from './output.js';
+import { progressView } from './progress.js';
+import { registerCacheCommands } from './cache-commands.js';
+import { registerBenchCommand } from './bench-command.js';
+import {
+  analyzeOrExit,
+  cacheDirFor,
+  cacheOption,
+  collect,
+  gitCommit,
+  jsonOption,
+  kindsOption,
+  openCache,
+  setOption,
+  type AnalysisOptions,
+  type CacheOptions,
+} from './common.js';
+
+function checkNames(graph: ValidGraph, names: readonly string[], flag: string): void {
+  const { unknown } = matchInstances(graph, names);
+  if (unknown.length > 0) throw new UsageError(`${flag}: no node or instance named ${unknown.map((u) => `'${u}'`).join(', ')} in ${graph.file}`);
+}
+
+function printPlan(entries: readonly PlanEntry[]): void {
+  const width = Math.max(4, ...entries.map((e) => e.id.length));
+  for (const e of entries) {
+    const status = e.status === 'cached' ? paint('green', 'cached') : paint('yellow', 'run   ');
+    process.stdout.write(`${status}  ${e.id.padEnd(width)}  ${e.key.slice(0, 12)}  ${e.status === 'run' ? e.reason : ''}\n`);
+  }
+  const runs = entries.filter((e) => e.status === 'run').length;
+  process.stdout.write(`${entries.length} node instance(s): ${runs} to run, ${entries.length - runs} cached\n`);
+}
+
+function program(): Command {
+  const cli = new Command('sparsegraph')
+    .description('Sparse-neural-network experiments as declarative, cached experiment graphs.')
+    .version(packageVersion())
+    .showHelpAfterError()
+    .exitOverride();
+
+  cli
+    .command('validate')
+    .description('check a pipeline file and report every problem with its file, line and column')
+    .argument('<file>', 'pipeline YAML file')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(jsonOption())
+    .action(async (file: string, opts: AnalysisOptions) => {
+      const graph = await analyzeOrExit(file, opts);
+      if (opts.json) printJson({ ok: true, name: graph.name, instances: graph.instances.length });
+      else process.stdout.write(`${file}: ok (${graph.instances.length} node instance${graph.instances.length === 1 ? '' : 's'})\n`);
+    });
+
+  cli
+    .command('plan')
+    .description('show every node instance with its key, whether it is cached, and why it would run')
+    .argument('<file>', 'pipeline YAML file')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .option('--force <node>', 're-run a node (all its instances) although cached; repeatable', collect, [])
+    .option('--force-downstream <node>', 're-run a node and everything downstream; repeatable', collect, [])
+    .option('--only <node>', 'only this node and what it needs; repeatable', collect, [])
+    .action(async (file: string, opts: AnalysisOptions & CacheOptions & { force: string[]; forceDownstream: string[]; only: string[] }) => {
+      const graph = await analyzeOrExit(file, opts);
+      checkNames(graph, [...opts.force, ...opts.forceDownstream, ...opts.only], '--force/--only');
+      const store = await openCache(opts, file);
+      try {
+        const entries = planGraph(graph, store, { force: opts.force, forceDownstream: opts.forceDownstream, only: opts.only });
+        if (opts.json) printJson({ nodes: entries.map(({ id, kind, key, status, reason, components }) => ({ id, kind, key, status, reason, components })) });
+        else printPlan(entries);
+      } finally {
+        await store.close();
+      }
+    });
+
+  cli
+    .command('graph')
+    .description('print the node-instance graph as Graphviz DOT or Mermaid')
+    .argument('<file>', 'pipeline YAML file')
+    .addOption(new Option('--format <format>', 'output format').choices(['dot', 'mermaid']).default('dot'))
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .action(async (file: string, opts: AnalysisOptions & { format: 'dot' | 'mermaid' }) => {
+      const graph = await analyzeOrExit(file, opts);
+      process.stdout.write(opts.format === 'dot' ? toDot(graph) : toMermaid(graph));
+    });
+
+  cli
+    .command('run')
+    .description('run a pipeline: only what is not cached, independent nodes in parallel')
+    .argument('<file>', 'pipeline YAML file')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .option('--force <node>', 're-run a node although cached; repeatable', collect, [])
+    .option('--force-downstream <node>', 're-run a node and everything downstream; repeatable', collect, [])
+    .option('--only <node>', 'run only this node and what it needs; repeatable', collect, [])
+    .option('-j, --jobs <n>', 'nodes run in parallel worker threads (0: in this thread)', (v) => parseCount(v, '--jobs'), availableParallelism())
+    .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run', (v) => parseCount(v, '--gpus'), 0)
+    .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')
+    .action(async (file: string, opts: AnalysisOptions & CacheOptions & RunFlags) => {
+      process.exitCode = await runCommand(file, opts);
+    });
+
+  registerCacheCommands(cli);
+  registerBenchCommand(cli);
+  return cli;
+}
+
+interface RunFlags {
+  force: string[];
+  forceDownstream: string[];
+  only: string[];
+  jobs: number;
+  gpus: number;
+  backend?: string;
+}
+
+function parseCount(value: string, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} expects a whole number, got '${value}'`);
+  return n;
+}
+
+async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & RunFlags): Promise<number> {
+  const graph = await analyzeOrExit(file, opts);
+  checkNames(graph, [...opts.force, ...opts.forceDownstream, ...opts.only], '--force/--only');
+  const storeDir = cacheDirFor(opts, file);
+  const store = await openCache(opts, file);
+  const backend = opts.backend ?? process.env['SPARSEGRAPH_BACKEND'];
+  const kindModules = [...kindModulesFromEnv(), ...opts.kinds].map((m) => resolve(m));
+  const runner =
+    opts.jobs === 0
+      ? new InlineRunner(store, await loadRegistry(kindModules), 1, backend)
+      : new WorkerPoolRunner(opts.jobs, { storeDir, kindModules, ...(backend ? { backend } : {}) });
+  const plan = planGraph(graph, store, { force: opts.force, forceDownstream: opts.forceDownstream, only: opts.only });
+  const toRun = plan.filter((e) => e.status === 'run').length;
+  const interactive = Boolean(process.stderr.isTTY) && !opts.json;
+  const view = progressView(plan.length, interactive);
+  if (!opts.json) process.stderr.write(`${graph.name}: ${plan.length} node instance(s), ${toRun} to run\n`);
+
+  // First Ctrl-C: stop cleanly (running nodes abort, finished results stay). Second: leave at once.
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    process.stderr.write('\ninterrupted: stopping running nodes; finished results are kept (Ctrl-C again to quit now)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const commit = gitCommit(dirname(resolve(file)));
+    const report = await execute(graph, plan, {
+      store,
+      runner,
+      signal: controller.signal,
+      onEvent: (e) => view.onEvent(e),
+      gpus: opts.gpus,
+      ...(commit ? { gitCommit: commit } : {}),
+    });
+    view.stop();
+    if (opts.json) printJson({ executed: report.executed, cached: report.cached, failed: report.failed, skipped: report.skipped });
+    else {
+      const summary = `${report.executed.length} executed, ${report.cached.length} cached, ${report.failed.length} failed, ${report.skipped.length} skipped`;
+      process.stderr.write(`${summary}\n`);
+      for (const f of report.failed) process.stderr.write(`${paint('red', 'failed', process.stderr)}: ${f.id}: ${f.error}\n`);
+    }
+    if (report.aborted) return EXIT.interrupted;
+    return report.failed.length > 0 || report.skipped.length > 0 ? EXIT.failure : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await runner.close();
+    await store.close();
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const cli = program();
+  try {
+    await cli.parseAsync(argv as string[]);
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`sparsegraph: ${paint('red', 'error', process.stderr)}: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    // Anything else is a bug in sparsegraph, not a problem in the user's input; keep the stack for a report.
+    process.stderr.write(`sparsegraph: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.failure;
+  }
+}
+
+const code = await main(process.argv);
+process.exitCode = code;

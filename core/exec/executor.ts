@@ -1,0 +1,200 @@
+/**
+ * Runs a planned graph: instances in dependency order on a p-queue, each key computed at most once
+ * (even when several instances share it, or another process is computing it), failures isolated to
+ * their downstream cone, Ctrl-C stopping cleanly with every finished result kept.
+ */
+import PQueue from 'p-queue';
+import type { ResultStore } from '../../cache/store.js';
+import type { NodeKey } from '../brand.js';
+import type { KeyedInstance, ValidGraph } from '../lang/analyze.js';
+import type { ProgressEvent } from '../node-def.js';
+import { lastRunOf, type PlanEntry } from '../plan.js';
+import type { Outcome, Runner, Task } from './runner.js';
+
+export type ExecutionEvent =
+  | { readonly type: 'start'; readonly id: string; readonly key: NodeKey }
+  | { readonly type: 'progress'; readonly id: string; readonly event: ProgressEvent }
+  | { readonly type: 'finish'; readonly id: string; readonly status: FinishStatus; readonly error?: string; readonly ms: number };
+
+export type FinishStatus = 'executed' | 'cached' | 'failed' | 'skipped' | 'aborted';
+
+export interface ExecutionReport {
+  readonly executed: string[];
+  readonly cached: string[];
+  readonly failed: { id: string; error: string }[];
+  readonly skipped: string[];
+  readonly aborted: boolean;
+}
+
+export interface ExecuteOptions {
+  readonly store: ResultStore;
+  readonly runner: Runner;
+  readonly signal?: AbortSignal;
+  readonly onEvent?: (event: ExecutionEvent) => void;
+  /** Accelerator slots; nodes computing with tensors hold one while they run (0: no limit). */
+  readonly gpus?: number;
+  readonly gitCommit?: string;
+}
+
+type Result = { ok: true } | { ok: false; error: string };
+
+export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], options: ExecuteOptions): Promise<ExecutionReport> {
+  const { store, runner } = options;
+  const signal = options.signal ?? new AbortController().signal;
+  const emit = options.onEvent ?? (() => {});
+  const queue = new PQueue({ concurrency: Math.max(1, runner.slots) });
+  const devices = new DeviceSlots(options.gpus ?? 0);
+  const report: ExecutionReport = { executed: [], cached: [], failed: [], skipped: [], aborted: false };
+  const planned = new Map(plan.map((e) => [e.id, e]));
+  const byKey = new Map<NodeKey, KeyedInstance>();
+  for (const i of graph.instances) if (planned.has(i.id) && !byKey.has(i.key)) byKey.set(i.key, i);
+  /** One promise per key: instances sharing a key (identical nodes in two imports) share the work. */
+  const work = new Map<NodeKey, Promise<Result>>();
+  const done = new Map<string, Promise<Result>>();
+
+  const finish = (id: string, status: FinishStatus, started: number, error?: string) => {
+    emit({ type: 'finish', id, status, ms: Date.now() - started, ...(error ? { error } : {}) });
+    if (status === 'executed') report.executed.push(id);
+    else if (status === 'cached') report.cached.push(id);
+    else if (status === 'failed') report.failed.push({ id, error: error ?? 'failed' });
+    else if (status === 'skipped') report.skipped.push(id);
+  };
+
+  const compute = (instance: KeyedInstance, force: boolean): Promise<Result> => {
+    let pending = work.get(instance.key);
+    if (!pending) {
+      pending = queue.add(() => computeNow(instance, force), { throwOnTimeout: true });
+      work.set(instance.key, pending);
+    }
+    return pending;
+  };
+
+  const computeNow = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
+    const started = Date.now();
+    if (signal.aborted) return { ok: false, error: 'aborted' };
+    if (!force && store.has(instance.key)) {
+      finish(instance.id, 'cached', started);
+      return { ok: true };
+    }
+    const claim = await store.claim(instance.key, { signal });
+    if (claim.status === 'done' && !force) {
+      finish(instance.id, 'cached', started);
+      return { ok: true };
+    }
+    const release = claim.status === 'owner' ? claim.release : () => {};
+    emit({ type: 'start', id: instance.id, key: instance.key });
+    try {
+      const device = instance.kind.tensorBackend ? await devices.acquire() : undefined;
+      let outcome: Outcome;
+      try {
+        if (force && store.has(instance.key)) await store.remove(instance.key);
+        outcome = await runner.run(taskOf(instance, graph, device, options.gitCommit), {
+          signal,
+          onProgress: (event) => emit({ type: 'progress', id: instance.id, event }),
+        });
+      } finally {
+        if (device !== undefined) devices.release(device);
+      }
+      if (outcome.status === 'corrupt-input') {
+        // The store dropped the damaged input: compute it again, then retry this node once.
+        const producer = byKey.get(outcome.key);
+        if (producer) {
+          work.delete(producer.key);
+          const again = await computeNow(producer, true);
+          if (again.ok) outcome = await runner.run(taskOf(instance, graph, undefined, options.gitCommit), { signal, onProgress: () => {} });
+        }
+      }
+      switch (outcome.status) {
+        case 'done':
+          await store.setLastRun(graph.name, instance.id, lastRunOf(instance));
+          finish(instance.id, 'executed', started);
+          return { ok: true };
+        case 'aborted':
+          finish(instance.id, 'aborted', started);
+          return { ok: false, error: 'aborted' };
+        case 'failed':
+        case 'corrupt-input':
+          finish(instance.id, 'failed', started, outcome.error);
+          return { ok: false, error: outcome.error };
+      }
+    } finally {
+      release();
+    }
+  };
+
+  const visit = (instance: KeyedInstance): Promise<Result> => {
+    let pending = done.get(instance.id);
+    if (pending) return pending;
+    pending = (async (): Promise<Result> => {
+      const upstream = upstreamInstances(instance).filter((id) => planned.has(id));
+      const results = await Promise.all(upstream.map((id) => visit(graph.byId.get(id)!)));
+      if (results.some((r) => !r.ok)) {
+        if (!signal.aborted) finish(instance.id, 'skipped', Date.now(), 'an input failed');
+        return { ok: false, error: 'an input failed' };
+      }
+      const entry = planned.get(instance.id)!;
+      return compute(instance, entry.status === 'run' && entry.reason === 'forced');
+    })();
+    done.set(instance.id, pending);
+    return pending;
+  };
+
+  const onAbort = () => queue.clear();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    await Promise.all(graph.instances.filter((i) => planned.has(i.id)).map(visit));
+    await queue.onIdle();
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+  return { ...report, aborted: signal.aborted };
+}
+
+function upstreamInstances(instance: KeyedInstance): string[] {
+  const ids: string[] = [];
+  for (const b of instance.inputs.values()) {
+    if (b.gather) ids.push(...b.items.map((i) => i.instance));
+    else ids.push(b.instance);
+  }
+  return ids;
+}
+
+function taskOf(instance: KeyedInstance, graph: ValidGraph, device: number | undefined, gitCommit: string | undefined): Task {
+  return {
+    key: instance.key,
+    id: instance.id,
+    kind: instance.kind.kind,
+    version: instance.kind.version,
+    params: instance.params,
+    inputs: instance.components.inputs,
+    pipeline: graph.file,
+    ...(gitCommit ? { gitCommit } : {}),
+    ...(device === undefined ? {} : { device }),
+  };
+}
+
+/** Accelerator slots, so that two trainings never share one GPU unintentionally. */
+class DeviceSlots {
+  private readonly free: number[];
+  private readonly waiting: ((slot: number) => void)[] = [];
+
+  constructor(count: number) {
+    this.free = Array.from({ length: count }, (_, i) => i);
+    this.unlimited = count === 0;
+  }
+
+  private readonly unlimited: boolean;
+
+  async acquire(): Promise<number | undefined> {
+    if (this.unlimited) return undefined;
+    const slot = this.free.shift();
+    if (slot !== undefined) return slot;
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  release(slot: number): void {
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else this.free.push(slot);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Problems found in pipeline files. A diagnostic keeps a file and a byte range; it becomes
+ * `FILE:LINE:COLUMN` only when printed, using the line table of the file it points into.
+ */
+import { LineCounter } from 'yaml';
+
+export interface Diagnostic {
+  /** Path of the file as the user named it (relative paths stay relative). */
+  readonly file: string;
+  /** Byte offsets [start, end) in the file; absent for problems that belong to no place (usage). */
+  readonly range?: readonly [number, number];
+  readonly message: string;
+}
+
+/** Every source file read during one analysis, with its text and line table, by path. */
+export class SourceFiles {
+  private readonly files = new Map<string, { text: string; lines: LineCounter }>();
+
+  add(file: string, text: string, lines: LineCounter): void {
+    this.files.set(file, { text, lines });
+  }
+
+  text(file: string): string | undefined {
+    return this.files.get(file)?.text;
+  }
+
+  /** 1-based line and column of an offset. */
+  position(file: string, offset: number): { line: number; col: number } {
+    const entry = this.files.get(file);
+    if (!entry) return { line: 1, col: 1 };
+    return entry.lines.linePos(offset);
+  }
+}
+
+/** `file:line:col: error: message` (or `file: error: message` without a range). */
+export function formatDiagnostic(d: Diagnostic, sources: SourceFiles): string {
+  if (!d.range) return `${d.file}: error: ${d.message}`;
+  const { line, col } = sources.position(d.file, d.range[0]);
+  return `${d.file}:${line}:${col}: error: ${d.message}`;
+}
+
+/** The offending line with a squiggle under the range, for terminals. */
+export function codeFrame(d: Diagnostic, sources: SourceFiles): string | undefined {
+  const text = d.range && sources.text(d.file);
+  if (!d.range || text === undefined) return undefined;
+  const { line, col } = sources.position(d.file, d.range[0]);
+  const lineText = text.split('\n')[line - 1] ?? '';
+  const width = Math.max(1, Math.min(d.range[1] - d.range[0], lineText.length - col + 1));
+  return `  ${String(line).padStart(4)} | ${lineText}\n       | ${' '.repeat(col - 1)}${'^'.repeat(width)}`;
+}
+
+/** Sorts diagnostics by file, then position, and drops exact repeats (swept instances repeat problems). */
+export function sortDiagnostics(list: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  const unique = list.filter((d) => {
+    const id = JSON.stringify([d.file, d.range?.[0], d.message]);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+  return unique.sort(
+    (a, b) => a.file.localeCompare(b.file) || (a.range?.[0] ?? -1) - (b.range?.[0] ?? -1),
+  );
+}

@@ -1,0 +1,133 @@
+/**
+ * The JSON Schema of pipeline files, built from the node kinds' definitions so that the schema editors
+ * use (schemas/pipeline.schema.json) and the checks the analyzer runs come from one source.
+ */
+import { Type, type TSchema } from '@sinclair/typebox';
+import type { KindRegistry } from '../registry.js';
+
+export const FORMAT_VERSION = 1;
+
+/** Values written as `${params.x}` or `${item.y}` may stand where any typed value is expected. */
+const Interpolated = Type.String({ pattern: '\\$\\{[^}]+\\}', description: 'A reference: ${params.NAME} or ${item.AXIS}.' });
+
+const Reference = Type.String({
+  pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$',
+  description: 'Another node\'s output: `node` (its only output of the right type) or `node.port`.',
+});
+
+const Import = Type.Union([
+  Type.String({ description: 'Path of a pipeline file to import, relative to this file.' }),
+  Type.Object(
+    {
+      file: Type.String({ description: 'Path of the pipeline file to import, relative to this file.' }),
+      as: Type.Optional(
+        Type.String({
+          pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$',
+          description: 'Prefix of the imported node ids (`as/node`); without it they join this file\'s namespace.',
+        }),
+      ),
+      params: Type.Optional(
+        Type.Record(Type.String(), Type.Unknown(), { description: 'Overrides of the imported file\'s params.' }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+function nodeSchema(withSchema: TSchema, kindSchema: TSchema): TSchema {
+  return Type.Object(
+    {
+      kind: kindSchema,
+      description: Type.Optional(Type.String({ description: 'A note for people; it never changes a key.' })),
+      inputs: Type.Optional(
+        Type.Record(
+          Type.String(),
+          Type.Union([Reference, Type.Array(Reference), Type.Record(Type.String(), Reference)]),
+          { description: 'Input ports, each bound to another node\'s output.' },
+        ),
+      ),
+      with: Type.Optional(withSchema),
+      foreach: Type.Optional(
+        Type.Union([Type.Array(Type.Unknown()), Interpolated], {
+          description: 'Run one instance per list item; ${item} (or ${item.KEY} for maps) refers to it.',
+        }),
+      ),
+      matrix: Type.Optional(
+        Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.Union([Type.Array(Type.Unknown()), Interpolated]), {
+          description: 'Run one instance per combination of the named lists; ${item.NAME} refers to a value.',
+        }),
+      ),
+      salt: Type.Optional(
+        Type.Union([Type.String(), Type.Number()], { description: 'Change it to force a new key (a re-run) for this node.' }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+}
+
+/** Each parameter may also be given as a reference to a param or sweep item. */
+function withInterpolation(params: TSchema): TSchema {
+  const properties = (params as { properties?: Record<string, TSchema> }).properties ?? {};
+  const required = new Set((params as { required?: string[] }).required ?? []);
+  const relaxed: Record<string, TSchema> = {};
+  for (const [name, schema] of Object.entries(properties)) {
+    const either = Type.Union([schema, Interpolated], { description: schema.description });
+    // A parameter with a default may be left out even though the kind's own schema lists it as required.
+    relaxed[name] = required.has(name) && schema.default === undefined ? either : Type.Optional(either);
+  }
+  return Type.Object(relaxed, { additionalProperties: false });
+}
+
+export interface SchemaOptions {
+  /**
+   * Check each node's `with:` against its kind (for editors). The analyzer checks `with:` itself after
+   * params and sweep items are substituted, so its structural pass leaves it open.
+   */
+  readonly perKind: boolean;
+}
+
+export function pipelineSchema(registry: KindRegistry, options: SchemaOptions): TSchema {
+  const kinds = registry.all();
+  const node = options.perKind
+    ? Type.Union(
+        kinds.map((k) => nodeSchema(withInterpolation(k.params), Type.Literal(k.kind, { description: k.description }))),
+      )
+    : nodeSchema(Type.Record(Type.String(), Type.Unknown()), Type.String({ description: 'The node kind.' }));
+  const defaults = options.perKind
+    ? Type.Object(
+        Object.fromEntries(kinds.map((k) => [k.kind, Type.Optional(Type.Partial(withInterpolation(k.params)))])),
+        { additionalProperties: false },
+      )
+    : Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()));
+  return Type.Object(
+    {
+      sparsegraph: Type.Literal(FORMAT_VERSION, { description: 'Version of the pipeline format.' }),
+      name: Type.String({ minLength: 1, description: 'Name of the experiment; scopes the run history in the cache.' }),
+      description: Type.Optional(Type.String()),
+      imports: Type.Optional(Type.Array(Import, { description: 'Pipeline files whose params, defaults and nodes this one uses.' })),
+      params: Type.Optional(
+        Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }), Type.Unknown(), {
+          description: 'Values nodes refer to as ${params.NAME}; override with --set NAME=VALUE.',
+        }),
+      ),
+      defaults: Type.Optional({
+        ...defaults,
+        description: 'Parameters applied to every node of a kind unless the node sets them.',
+      } as TSchema),
+      nodes: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$' }), node, {
+        description: 'The experiment graph: node id to node.',
+      }),
+    },
+    { additionalProperties: false },
+  );
+}
+
+/** The file written to schemas/pipeline.schema.json. */
+export function editorSchemaDocument(registry: KindRegistry): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: 'https://sparsegraph.dev/schemas/pipeline.schema.json',
+    title: 'sparsegraph pipeline',
+    ...pipelineSchema(registry, { perKind: true }),
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * The plan: for each node instance, whether its result is cached or it will run, and why, in terms a
+ * researcher recognises ("parameter lr changed 0.1 -> 0.2", "input mask changed").
+ */
+import type { LastRun, ResultStore } from '../cache/store.js';
+import type { NodeKey } from './brand.js';
+import { canonicalJson, type KeyComponents } from './keys.js';
+import type { KeyedInstance, ValidGraph } from './lang/analyze.js';
+
+export interface PlanEntry {
+  readonly id: string;
+  readonly kind: string;
+  readonly key: NodeKey;
+  readonly status: 'cached' | 'run';
+  readonly reason: string;
+  readonly components: KeyComponents;
+}
+
+export interface Selection {
+  /** Node ids (or instance ids) to re-run although cached. */
+  readonly force?: readonly string[];
+  /** Node ids (or instance ids) to re-run with everything downstream of them. */
+  readonly forceDownstream?: readonly string[];
+  /** Restrict the plan to these nodes and what they need. */
+  readonly only?: readonly string[];
+}
+
+/** Instances matching a node id (all its sweep instances) or an exact instance id. */
+export function matchInstances(graph: ValidGraph, names: readonly string[]): { matched: Set<string>; unknown: string[] } {
+  const matched = new Set<string>();
+  const unknown: string[] = [];
+  for (const name of names) {
+    const hits = graph.instances.filter((i) => i.id === name || i.nodeId === name);
+    if (hits.length === 0) unknown.push(name);
+    for (const h of hits) matched.add(h.id);
+  }
+  return { matched, unknown };
+}
+
+function upstreamOf(instance: KeyedInstance): string[] {
+  const ids: string[] = [];
+  for (const b of instance.inputs.values()) {
+    if (b.gather) ids.push(...b.items.map((i) => i.instance));
+    else ids.push(b.instance);
+  }
+  return ids;
+}
+
+export function planGraph(graph: ValidGraph, store: Pick<ResultStore, 'has' | 'lastRun'>, selection: Selection = {}): PlanEntry[] {
+  const forced = matchInstances(graph, selection.force ?? []).matched;
+  const downstreamRoots = matchInstances(graph, selection.forceDownstream ?? []).matched;
+  // Instances come in dependency order, so one forward pass spreads "forced" downstream.
+  for (const instance of graph.instances) {
+    if (downstreamRoots.has(instance.id) || upstreamOf(instance).some((u) => downstreamRoots.has(u))) {
+      downstreamRoots.add(instance.id);
+      forced.add(instance.id);
+    }
+  }
+  let wanted: Set<string> | undefined;
+  if (selection.only && selection.only.length > 0) {
+    wanted = matchInstances(graph, selection.only).matched;
+    for (const instance of [...graph.instances].reverse()) {
+      if (wanted.has(instance.id)) for (const u of upstreamOf(instance)) wanted.add(u);
+    }
+  }
+  const entries: PlanEntry[] = [];
+  for (const instance of graph.instances) {
+    if (wanted && !wanted.has(instance.id)) continue;
+    const cached = store.has(instance.key);
+    const isForced = forced.has(instance.id);
+    const status = cached && !isForced ? 'cached' : 'run';
+    const reason = isForced
+      ? 'forced'
+      : cached
+        ? 'cached'
+        : whyChanged(instance.components, store.lastRun(graph.name, instance.id));
+    entries.push({ id: instance.id, kind: instance.kind.kind, key: instance.key, status, reason, components: instance.components });
+  }
+  return entries;
+}
+
+/** What a key's components record about the last run of a node id (for `setLastRun`). */
+export function lastRunOf(instance: KeyedInstance): LastRun {
+  const c = instance.components;
+  return {
+    key: instance.key,
+    kind: c.kind,
+    version: c.version,
+    params: c.params,
+    inputs: c.inputs,
+    ...(c.data === undefined ? {} : { data: c.data }),
+    ...(c.salt === undefined ? {} : { salt: String(c.salt) }),
+  };
+}
+
+export function whyChanged(now: KeyComponents, last: LastRun | undefined): string {
+  if (!last) return 'never run';
+  const reasons: string[] = [];
+  if (last.kind !== now.kind) reasons.push(`kind changed ${last.kind} -> ${now.kind}`);
+  else if (last.version !== now.version) reasons.push(`kind '${now.kind}' version changed ${last.version} -> ${now.version}`);
+  reasons.push(...diffParams(last.params, now.params, ''));
+  const ports = new Set([...Object.keys(last.inputs), ...Object.keys(now.inputs)]);
+  for (const port of [...ports].sort()) {
+    const before = last.inputs[port];
+    const after = now.inputs[port];
+    if (before === undefined) reasons.push(`input ${port} connected`);
+    else if (after === undefined) reasons.push(`input ${port} disconnected`);
+    else if (canonicalJson(before) !== canonicalJson(after)) reasons.push(`input ${port} changed`);
+  }
+  if ((last.data ?? '') !== (now.data ?? '')) reasons.push('dataset changed');
+  if ((last.salt ?? '') !== (now.salt === undefined ? '' : String(now.salt))) reasons.push('salt changed');
+  return reasons.length > 0 ? reasons.join('; ') : 'result no longer in the cache';
+}
+
+function show(value: unknown): string {
+  return typeof value === 'string' ? JSON.stringify(value) : canonicalJson(value);
+}
+
+function diffParams(before: unknown, after: unknown, path: string): string[] {
+  const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isMap(before) && isMap(after)) {
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
+    return keys.flatMap((k) => {
+      const sub = path ? `${path}.${k}` : k;
+      if (!(k in before)) return [`parameter ${sub} added (${show(after[k])})`];
+      if (!(k in after)) return [`parameter ${sub} removed (was ${show(before[k])})`];
+      return diffParams(before[k], after[k], sub);
+    });
+  }
+  if (canonicalJson(before ?? null) === canonicalJson(after ?? null)) return [];
+  return [`parameter ${path} changed ${show(before)} -> ${show(after)}`];
+}
