@@ -60,12 +60,17 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
     else if (status === 'skipped') report.skipped.push(id);
   };
 
-  const compute = (instance: KeyedInstance, force: boolean): Promise<Result> => {
-    let pending = work.get(instance.key);
-    if (!pending) {
-      pending = queue.add(() => computeNow(instance, force), { throwOnTimeout: true });
-      work.set(instance.key, pending);
+  const compute = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
+    const shared = work.get(instance.key);
+    if (shared) {
+      // Another instance with the same key (an identical node elsewhere in the graph) does the work.
+      const result = await shared;
+      if (result.ok) finish(instance.id, 'cached', Date.now());
+      else if (result.error !== 'aborted') finish(instance.id, 'failed', Date.now(), result.error);
+      return result;
     }
+    const pending = queue.add(() => computeNow(instance, force), { throwOnTimeout: true });
+    work.set(instance.key, pending);
     return pending;
   };
 

@@ -131,3 +131,7 @@ export function editorSchemaDocument(registry: KindRegistry): Record<string, unk
     ...pipelineSchema(registry, { perKind: true }),
   };
 }
+
+export function editorSchemaText(registry: KindRegistry): string {
+  return `${JSON.stringify(editorSchemaDocument(registry), null, 2)}\n`;
+}

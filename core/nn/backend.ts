@@ -1,0 +1,174 @@
+/**
+ * Chooses the tensor backend: tfjs-node-gpu (when installed and an NVIDIA GPU is present) > tfjs-node >
+ * wasm > cpu, unless a name is requested (argument, or env SPARSEGRAPH_BACKEND). Backend packages are
+ * imported dynamically, so a missing optional one is a choice, not a crash.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tf } from './tf.js';
+
+/** The names users may request. */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+const ALIASES: Readonly<Record<string, BackendName>> = {
+  'tensorflow-gpu': 'tensorflow-gpu',
+  'node-gpu': 'tensorflow-gpu',
+  'tfjs-node-gpu': 'tensorflow-gpu',
+  gpu: 'tensorflow-gpu',
+  cuda: 'tensorflow-gpu',
+  tensorflow: 'tensorflow',
+  node: 'tensorflow',
+  'tfjs-node': 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+const PACKAGES: Readonly<Record<BackendName, string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** What ran the numbers, for provenance. */
+export interface BackendInfo {
+  /** One of BACKEND_NAMES. */
+  readonly name: BackendName;
+  /** Version of the backend's npm package. */
+  readonly version: string;
+  readonly package: string;
+  /** tfjs's own name for the registered backend (`tensorflow`, `wasm`, `cpu`). */
+  readonly tfjsBackend: string;
+  /** Version of @tensorflow/tfjs-core. */
+  readonly coreVersion: string;
+}
+
+/** Thrown when a requested backend cannot be used; names the package to install. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+const require = createRequire(import.meta.url);
+
+function packageVersion(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(require.resolve(`${pkg}/package.json`), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function hasNvidiaGpu(): boolean {
+  return existsSync('/proc/driver/nvidia/version') || existsSync('/dev/nvidia0');
+}
+
+/** Imports the backend's package and makes it tfjs's active backend; throws with the reason. */
+async function activate(name: BackendName): Promise<void> {
+  const pkg = PACKAGES[name];
+  switch (name) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      try {
+        await import(pkg);
+      } catch (err) {
+        throw new BackendUnavailableError(name, `backend '${name}' needs the npm package ${pkg}, which is not installed or does not load here (npm install ${pkg}): ${(err as Error).message.split('\n')[0]}`);
+      }
+      if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError(name, `backend '${name}' (${pkg}) failed to initialise`);
+      return;
+    }
+    case 'wasm': {
+      try {
+        await import(pkg);
+      } catch (err) {
+        throw new BackendUnavailableError(name, `backend 'wasm' needs the npm package ${pkg} (npm install ${pkg}): ${(err as Error).message.split('\n')[0]}`);
+      }
+      // The threaded wasm build does not start under Node; SIMD single-thread does.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      if (!(await tf.setBackend('wasm'))) throw new BackendUnavailableError(name, `backend 'wasm' (${pkg}) failed to initialise`);
+      return;
+    }
+    case 'cpu': {
+      try {
+        await import(pkg);
+      } catch (err) {
+        throw new BackendUnavailableError(name, `backend 'cpu' needs the npm package ${pkg} (npm install ${pkg}): ${(err as Error).message.split('\n')[0]}`);
+      }
+      if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError(name, `backend 'cpu' failed to initialise`);
+      return;
+    }
+  }
+}
+
+let active: BackendInfo | undefined;
+
+/** Parses a user's backend name (aliases such as `node`, `gpu` accepted). */
+export function parseBackendName(requested: string): BackendName {
+  const name = ALIASES[requested.trim().toLowerCase()];
+  if (!name) throw new BackendUnavailableError(requested, `unknown backend '${requested}'; known: ${BACKEND_NAMES.join(', ')}`);
+  return name;
+}
+
+/**
+ * Activates a backend and returns what was chosen. With no request (and no SPARSEGRAPH_BACKEND) the best
+ * available one is taken; a requested one that cannot load is an error naming its package.
+ */
+export async function selectBackend(requested?: string): Promise<BackendInfo> {
+  const wanted = requested ?? process.env.SPARSEGRAPH_BACKEND;
+  let chosen: BackendName | undefined;
+  if (wanted !== undefined && wanted !== '' && wanted !== 'auto') {
+    chosen = parseBackendName(wanted);
+    if (active?.name === chosen) return active;
+    await activate(chosen);
+  } else {
+    if (active) return active;
+    const order: BackendName[] = hasNvidiaGpu() ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : ['tensorflow', 'wasm', 'cpu'];
+    for (const name of order) {
+      try {
+        await activate(name);
+        chosen = name;
+        break;
+      } catch {
+        // Not installed or not loadable here: try the next one.
+      }
+    }
+    if (!chosen) throw new BackendUnavailableError('auto', `no tensor backend could be loaded; npm install ${PACKAGES.wasm}`);
+  }
+  await tf.ready();
+  active = {
+    name: chosen,
+    version: packageVersion(PACKAGES[chosen]),
+    package: PACKAGES[chosen],
+    tfjsBackend: tf.getBackend(),
+    coreVersion: packageVersion('@tensorflow/tfjs-core'),
+  };
+  return active;
+}
+
+/** The active backend, for provenance; undefined before `selectBackend`. */
+export function backendDescription(): BackendInfo | undefined {
+  return active;
+}
+
+/**
+ * Facts about the active backend that pick fast paths. On wasm and cpu a matMul with a transpose flag
+ * is 7-10x slower than an explicit transpose followed by a plain matMul, and slicing a large resident
+ * tensor copies it; native TensorFlow handles both well.
+ */
+export interface KernelPreferences {
+  /** Transpose explicitly instead of passing transposeA/transposeB to matMul. */
+  readonly explicitTranspose: boolean;
+  /** Gather batches from a dataset kept on the device instead of uploading each batch from the host. */
+  readonly residentData: boolean;
+}
+
+export function kernelPreferences(): KernelPreferences {
+  const native = tf.getBackend() === 'tensorflow' || tf.getBackend() === 'webgl' || tf.getBackend() === 'webgpu';
+  return { explicitTranspose: !native, residentData: false };
+}

@@ -1,0 +1,136 @@
+/**
+ * The `run` command end to end, as separate processes on one LMDB cache: JSON reports, exit codes,
+ * two processes sharing work, and kill -9 at random moments followed by a resumed run.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openStore } from '../../cache/lmdb-store.js';
+import type { Metrics } from '../../core/values.js';
+import { cliPath, graphOf, kindsModule, tempDir, writePipeline } from './helpers.js';
+
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], options: { killAfterMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: { ...process.env, SPARSEGRAPH_KINDS: kindsModule, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const WALKS = `sparsegraph: 1
+name: walks
+params: { steps: 40 }
+nodes:
+  start: { kind: test-constant, with: { v: 5 } }
+  walk: { kind: test-slow-walk, inputs: { start: start }, matrix: { seed: [1, 2, 3] }, with: { steps: "\${params.steps}", ms: 15, seed: "\${item.seed}" } }
+  total: { kind: test-sum, inputs: { all: walk } }
+`;
+
+async function totals(file: string, cache: string): Promise<{ total: number; traces: number[][] }> {
+  const graph = graphOf(file);
+  const store = await openStore(cache);
+  try {
+    const total = ((await store.load(graph.byId.get('total')!.key))['out'] as Metrics).values['v']!;
+    const traces: number[][] = [];
+    for (const seed of [1, 2, 3]) {
+      const out = (await store.load(graph.byId.get(`walk[seed=${seed}]`)!.key))['out'] as Metrics;
+      traces.push([...out.series!['trace']!]);
+    }
+    return { total, traces };
+  } finally {
+    await store.close();
+  }
+}
+
+test('run --json reports executed and cached ids; a failure exits 1 with its message', async () => {
+  const dir = tempDir();
+  const file = writePipeline(
+    dir,
+    'p.yaml',
+    `sparsegraph: 1
+name: report
+nodes:
+  a: { kind: test-constant, with: { v: 1 } }
+  b: { kind: test-add, inputs: { a: a } }
+  bad: { kind: test-fail, with: { message: "loss became NaN at step 12" } }
+`,
+  );
+  const first = await cli(['run', file, '--json', '--jobs', '2']);
+  assert.equal(first.code, 1);
+  const report = JSON.parse(first.stdout) as { executed: string[]; cached: string[]; failed: { id: string; error: string }[] };
+  assert.deepEqual(report.executed.sort(), ['a', 'b']);
+  assert.deepEqual(report.failed, [{ id: 'bad', error: 'loss became NaN at step 12' }]);
+  const second = await cli(['run', file, '--json', '--only', 'b']);
+  assert.equal(second.code, 0);
+  assert.deepEqual(JSON.parse(second.stdout), { executed: [], cached: ['a', 'b'], failed: [], skipped: [] });
+  const plan = await cli(['plan', file, '--json']);
+  const nodes = (JSON.parse(plan.stdout) as { nodes: { id: string; status: string; reason: string }[] }).nodes;
+  assert.deepEqual(
+    nodes.map((n) => [n.id, n.status, n.reason]),
+    [
+      ['a', 'cached', 'cached'],
+      ['b', 'cached', 'cached'],
+      ['bad', 'run', 'never run'],
+    ],
+  );
+  assert.equal(plan.code, 0);
+  assert.ok(join(dir, '.sparsegraph'));
+});
+
+test('two processes on one cache compute every key exactly once', async () => {
+  const dir = tempDir();
+  const file = writePipeline(dir, 'p.yaml', WALKS);
+  const cache = join(dir, 'cache');
+  const [one, two] = await Promise.all([
+    cli(['run', file, '--json', '--jobs', '2', '--cache', cache]),
+    cli(['run', file, '--json', '--jobs', '2', '--cache', cache]),
+  ]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.code, 0, two.stderr);
+  const a = JSON.parse(one.stdout) as { executed: string[]; cached: string[] };
+  const b = JSON.parse(two.stdout) as { executed: string[]; cached: string[] };
+  const executed = [...a.executed, ...b.executed].sort();
+  assert.deepEqual(executed, ['start', 'total', 'walk[seed=1]', 'walk[seed=2]', 'walk[seed=3]']);
+});
+
+test('kill -9 at random moments, then a re-run: the cache stays valid and the result is identical', async () => {
+  const dir = tempDir();
+  const file = writePipeline(dir, 'p.yaml', WALKS);
+  const reference = join(dir, 'reference');
+  assert.equal((await cli(['run', file, '--cache', reference, '--jobs', '1'])).code, 0);
+  const expected = await totals(file, reference);
+
+  const cache = join(dir, 'killed');
+  // A deterministic spread of kill times over the run (a seeded sequence, so failures reproduce).
+  let seed = 12345;
+  for (let i = 0; i < 5; i++) {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    const killed = await cli(['run', file, '--cache', cache, '--jobs', '2'], { killAfterMs: 150 + (seed % 700) });
+    assert.ok(killed.signal === 'SIGKILL' || killed.code === 0, `run ${i}: ${killed.stderr}`);
+    // After every kill, every visible result loads and verifies.
+    const store = await openStore(cache);
+    try {
+      for (const key of store.keys()) await store.load(key);
+    } finally {
+      await store.close();
+    }
+  }
+  const final = await cli(['run', file, '--cache', cache, '--jobs', '2']);
+  assert.equal(final.code, 0, final.stderr);
+  assert.deepEqual(await totals(file, cache), expected);
+});

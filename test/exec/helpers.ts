@@ -1,0 +1,41 @@
+/** Shared set-up for executor tests: a temp directory with pipeline files, analysis with test kinds. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { analyze, type ValidGraph } from '../../core/lang/analyze.js';
+import { KindRegistry } from '../../core/registry.js';
+import { builtinKinds } from '../../nodes/index.js';
+import { kinds } from '../fixtures/kinds.js';
+
+export const registry = new KindRegistry([...builtinKinds, ...kinds]);
+export const kindsModule = fileURLToPath(new URL('../fixtures/kinds.js', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../../core/cli/main.js', import.meta.url));
+
+export function tempDir(prefix = 'sg-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writePipeline(dir: string, name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+export function graphOf(file: string, set: string[] = []): ValidGraph {
+  const result = analyze(file, { registry, set });
+  if (!result.ok) throw new Error(`analysis failed: ${JSON.stringify(result.problems.map((p) => p.message).concat(result.usage))}`);
+  return result.graph;
+}
+
+/** a -> b -> c, d alone, e sums b and d. */
+export const CHAIN = `sparsegraph: 1
+name: chain
+params: { base: 1, step: 2 }
+nodes:
+  a: { kind: test-constant, with: { v: "\${params.base}" } }
+  b: { kind: test-add, inputs: { a: a }, with: { plus: "\${params.step}" } }
+  c: { kind: test-add, inputs: { a: b }, with: { plus: 10 } }
+  d: { kind: test-constant, with: { v: 100 } }
+  e: { kind: test-add, inputs: { a: b, b: d } }
+`;

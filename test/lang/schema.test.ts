@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { editorSchemaText } from '../../core/lang/schema.js';
+import { KindRegistry } from '../../core/registry.js';
+import { builtinKinds } from '../../nodes/index.js';
+
+const root = new URL('../../../', import.meta.url);
+const registry = new KindRegistry(builtinKinds);
+
+test('the committed editor schema is the one the node definitions generate (run `npm run schema`)', () => {
+  const committed = readFileSync(new URL('schemas/pipeline.schema.json', root), 'utf8');
+  assert.equal(committed, editorSchemaText(registry));
+});
+
+test('the editor schema accepts the example pipelines and rejects a wrong parameter', () => {
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(editorSchemaText(registry)) as object);
+  const quickstart = parse(readFileSync(new URL('pipelines/quickstart.yaml', root), 'utf8')) as Record<string, any>;
+  assert.equal(validate(quickstart), true, JSON.stringify(validate.errors?.slice(0, 3)));
+  quickstart['nodes']['pruned']['with']['sparsity'] = 'ninety';
+  assert.equal(validate(quickstart), false);
+  quickstart['nodes']['pruned']['with']['sparsity'] = 0.9;
+  quickstart['nodes']['pruned']['with']['sparsty'] = 0.9;
+  assert.equal(validate(quickstart), false);
+});
+
+test('every example pipeline carries the yaml-language-server schema comment', () => {
+  const text = readFileSync(new URL('pipelines/quickstart.yaml', root), 'utf8');
+  assert.match(text.split('\n')[0]!, /^# yaml-language-server: \$schema=\.\.\/schemas\/pipeline\.schema\.json$/);
+});
