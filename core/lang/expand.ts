@@ -187,7 +187,10 @@ function makeInstance(
 ): Instance | undefined {
   const { decl, kind } = cd;
   const id = instanceId(decl.id, coords);
-  const suffix = Object.keys(coords).length > 0 ? ` (in ${id})` : '';
+  // A problem names the instance only when it depends on the sweep item; otherwise sweep instances
+  // repeat it word for word and it is reported once.
+  const itemSuffix = Object.keys(coords).length > 0 ? ` (in ${id})` : '';
+  const suffixFor = (value: unknown) => (JSON.stringify(value ?? null).includes('${item') ? itemSuffix : '');
   const origins = new Map<string, Origin>();
   const raw: Record<string, unknown> = {};
   for (const [name, entry] of defaults.get(kind.kind) ?? []) {
@@ -204,21 +207,22 @@ function makeInstance(
     const origin = origins.get(name)!;
     const found: InterpolationProblem[] = [];
     params[name] = interpolate(value, { params: decl.params, item }, origin.path, found);
-    for (const p of found) problems.push(origin.file.at(p.path, p.message + suffix));
+    for (const p of found) problems.push(origin.file.at(p.path, p.message + suffixFor(value)));
   }
   const saltProblems: InterpolationProblem[] = [];
   const salt = interpolate(decl.raw.salt, { params: decl.params, item }, ['nodes', decl.localId, 'salt'], saltProblems);
-  for (const p of saltProblems) problems.push(decl.file.at(p.path, p.message + suffix));
+  for (const p of saltProblems) problems.push(decl.file.at(p.path, p.message + suffixFor(decl.raw.salt)));
   if (problems.length > before) return undefined;
 
   for (const p of checkAgainst(kind.params, params, [], 'parameter')) {
     const name = p.path[0];
     const origin = typeof name === 'string' ? origins.get(name) : undefined;
+    const suffix = typeof name === 'string' ? suffixFor(raw[name]) : '';
     if (origin) {
       problems.push(origin.file.at([...origin.path, ...p.path.slice(1)], p.message + suffix, p.which));
     } else {
       const withPath: YamlPath = decl.raw.with ? ['nodes', decl.localId, 'with'] : ['nodes', decl.localId];
-      problems.push(decl.file.at(withPath, `${p.message} of node '${decl.id}' (${kind.kind})${suffix}`, 'key'));
+      problems.push(decl.file.at(withPath, `${p.message} of node '${decl.id}' (${kind.kind})`, 'key'));
     }
   }
   if (problems.length > before) return undefined;

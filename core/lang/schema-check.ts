@@ -86,6 +86,8 @@ function explain(errors: readonly ErrorObject[], at: YamlPath, subject: string):
     const path = [...at, ...rel];
     const name = rel.length > 0 ? `${subject} '${rel.join('.')}'` : 'value';
     if (unionPaths.has(e.instancePath) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
+    // `if`/`then` failures are explained by the `required` error that accompanies them.
+    if (e.keyword === 'if') continue;
     switch (e.keyword) {
       case 'required': {
         const missing = (e.params as { missingProperty: string }).missingProperty;

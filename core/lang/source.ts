@@ -37,7 +37,7 @@ export class SourceFile {
       return { error: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(e) };
     }
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
     sources.add(display, text, lines);
     const problems: Diagnostic[] = doc.errors.map((err) => ({
       file: display,
