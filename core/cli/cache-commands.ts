@@ -1,12 +1,47 @@
 /** Commands that read or manage the cache: show, gc, pin, cache export/import, export. */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import ms from 'ms';
+import { exportBundle, importBundle } from '../../cache/bundle.js';
+import { collectGarbage } from '../../cache/gc.js';
+import type { CacheStore, ResultRecord } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
-import type { ResultRecord, ResultStore } from '../../cache/store.js';
-import { analyzeOrExit, cacheOption, jsonOption, kindsOption, openCache, setOption, type AnalysisOptions, type CacheOptions } from './common.js';
+import { analyzeOrExit, cacheOption, collect, jsonOption, kindsOption, openCache, setOption, type AnalysisOptions, type CacheOptions } from './common.js';
 import { printJson, UsageError } from './output.js';
 
+type TargetOptions = CacheOptions & AnalysisOptions & { pipeline?: string; json?: boolean };
+
+async function withStore<T>(opts: CacheOptions, pipeline: string | undefined, fn: (store: CacheStore) => Promise<T>): Promise<T> {
+  const store = await openCache(opts, pipeline);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `7d`, `12h`, `30m` (anything the ms package reads) to milliseconds. */
+function parseDuration(text: string): number {
+  const value = ms(text as ms.StringValue);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new UsageError(`--older-than expects a duration such as 7d, 12h or 30m, got '${text}'`);
+  }
+  return value;
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
 /** A node id (with a pipeline to resolve it), a full key, or a unique key prefix of at least 8 digits. */
-async function resolveTarget(target: string, opts: CacheOptions & Partial<AnalysisOptions> & { pipeline?: string }, store: ResultStore & { keys?: () => Iterable<NodeKey> }): Promise<NodeKey> {
+async function resolveTarget(target: string, opts: CacheOptions & Partial<AnalysisOptions> & { pipeline?: string }, store: CacheStore): Promise<NodeKey> {
   if (/^[0-9a-f]{64}$/.test(target)) return target as NodeKey;
   if (opts.pipeline) {
     const graph = await analyzeOrExit(opts.pipeline, { set: opts.set ?? [], kinds: opts.kinds ?? [] });
@@ -19,7 +54,7 @@ async function resolveTarget(target: string, opts: CacheOptions & Partial<Analys
       return hit.key;
     }
   }
-  if (/^[0-9a-f]{8,63}$/.test(target) && store.keys) {
+  if (/^[0-9a-f]{8,63}$/.test(target)) {
     const matches = [...store.keys()].filter((k) => k.startsWith(target));
     if (matches.length === 1) return matches[0]!;
     if (matches.length > 1) throw new UsageError(`key prefix '${target}' is ambiguous (${matches.length} results)`);
@@ -54,9 +89,8 @@ export function registerCacheCommands(cli: Command): void {
     .addOption(kindsOption())
     .addOption(cacheOption())
     .addOption(jsonOption())
-    .action(async (target: string, opts: CacheOptions & AnalysisOptions & { pipeline?: string; json?: boolean }) => {
-      const store = await openCache(opts, opts.pipeline);
-      try {
+    .action(async (target: string, opts: TargetOptions) => {
+      await withStore(opts, opts.pipeline, async (store) => {
         const key = await resolveTarget(target, opts, store);
         const root = store.record(key);
         if (!root) throw new UsageError(`no cached result for ${target} (key ${key.slice(0, 12)}); run the pipeline first`);
@@ -77,8 +111,120 @@ export function registerCacheCommands(cli: Command): void {
         }
         if (opts.json) printJson({ result: root, chain: chain.slice(1).map((c) => ({ depth: c.depth, ...c.record })) });
         else process.stdout.write(`${chain.map((c) => describeRecord(c.record, c.depth)).join('\n')}\n`);
-      } finally {
-        await store.close();
+      });
+    });
+
+  cli
+    .command('gc')
+    .description('remove results no kept pipeline needs (and not pinned), then compact the cache file')
+    .option('--keep <file>', 'keep every result this pipeline needs; repeatable', collect, [])
+    .option('--older-than <duration>', 'only remove results older than this (e.g. 7d, 12h)')
+    .option('--dry-run', 'show what would be removed and how many bytes, change nothing')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .action(async (opts: CacheOptions & AnalysisOptions & { keep: string[]; olderThan?: string; dryRun?: boolean; json?: boolean }) => {
+      if (opts.keep.length === 0 && opts.olderThan === undefined) {
+        throw new UsageError('gc needs --keep FILE (the pipelines whose results stay) or --older-than DURATION');
       }
+      const olderThan = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
+      const roots: NodeKey[] = [];
+      for (const file of opts.keep) roots.push(...(await analyzeOrExit(file, opts)).instances.map((i) => i.key));
+      await withStore(opts, opts.keep[0], async (store) => {
+        const report = await collectGarbage(store, {
+          roots,
+          ...(olderThan === undefined ? {} : { olderThan }),
+          dryRun: Boolean(opts.dryRun),
+        });
+        if (opts.json) {
+          printJson(report);
+          return;
+        }
+        const verb = report.dryRun ? 'would remove' : 'removed';
+        process.stdout.write(
+          `${verb} ${report.removedResults.length} result(s), ${report.removedProgress.length} in-progress state(s), ${report.removedBlobs} blob(s): ${bytes(report.bytesFreed)}\n`,
+        );
+        if (report.dryRun) for (const key of report.removedResults) process.stdout.write(`  ${key.slice(0, 12)}  ${store.record(key)?.provenance.nodeId ?? ''}\n`);
+        if (report.compaction?.compacted) {
+          process.stdout.write(`cache file ${bytes(report.compaction.fileBytesBefore)} -> ${bytes(report.compaction.fileBytesAfter)}\n`);
+        } else if (report.compaction) {
+          process.stdout.write(`cache file not compacted: ${report.compaction.reason}\n`);
+        }
+      });
+    });
+
+  cli
+    .command('pin')
+    .description('protect a result (and what it came from) from gc; --remove takes the pin away, --list shows pins')
+    .argument('[target]', 'node or instance id (with --pipeline), or a key / key prefix')
+    .option('--pipeline <file>', 'pipeline file whose node ids to resolve')
+    .option('--label <label>', 'name of the pin (default: pinned)')
+    .option('--remove', 'remove the pin (all labels unless --label is given)')
+    .option('--list', 'list every pin')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .action(async (target: string | undefined, opts: TargetOptions & { label?: string; remove?: boolean; list?: boolean }) => {
+      await withStore(opts, opts.pipeline, async (store) => {
+        if (opts.list) {
+          const pins = store.pins();
+          if (opts.json) printJson({ pins });
+          else for (const p of pins) process.stdout.write(`${p.key.slice(0, 12)}  ${p.label}  ${store.record(p.key)?.provenance.nodeId ?? ''}\n`);
+          return;
+        }
+        if (!target) throw new UsageError('pin needs a node id (with --pipeline) or a key');
+        const key = await resolveTarget(target, opts, store);
+        if (opts.remove) {
+          const removed = await store.unpin(key, opts.label);
+          if (opts.json) printJson({ key, removed });
+          else process.stdout.write(`removed ${removed} pin(s) from ${key.slice(0, 12)}\n`);
+          return;
+        }
+        if (!store.has(key)) throw new UsageError(`no cached result for ${target}; run the pipeline first`);
+        const label = opts.label ?? 'pinned';
+        await store.pin(key, label);
+        if (opts.json) printJson({ key, label });
+        else process.stdout.write(`pinned ${key.slice(0, 12)} as '${label}'\n`);
+      });
+    });
+
+  const cache = cli.command('cache').description('share cached results: export a pipeline\'s results to a bundle, import one');
+  cache
+    .command('export')
+    .description('write every cached result a pipeline needs to one bundle file')
+    .argument('<file>', 'pipeline YAML file')
+    .requiredOption('--out <bundle>', 'bundle file to write')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .action(async (file: string, opts: CacheOptions & AnalysisOptions & { out: string; json?: boolean }) => {
+      const graph = await analyzeOrExit(file, opts);
+      await withStore(opts, file, async (store) => {
+        const wanted = graph.instances.map((i) => i.key).filter((k) => store.has(k));
+        const report = await exportBundle(store, wanted, resolve(opts.out));
+        const notRun = graph.instances.length - wanted.length;
+        if (opts.json) printJson({ ...report, notCached: notRun });
+        else {
+          process.stdout.write(`wrote ${report.exported.length} result(s), ${report.blobs} blob(s), ${bytes(report.fileBytes)} to ${opts.out}\n`);
+          if (notRun > 0) process.stdout.write(`${notRun} node instance(s) of ${file} are not cached and were not exported\n`);
+        }
+      });
+    });
+  cache
+    .command('import')
+    .description('add the results of a bundle to the cache')
+    .argument('<bundle>', 'bundle file written by `cache export`')
+    .option('--pipeline <file>', 'locate the default cache beside this pipeline')
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .action(async (bundle: string, opts: CacheOptions & { pipeline?: string; json?: boolean }) => {
+      await withStore(opts, opts.pipeline, async (store) => {
+        const report = await importBundle(store, resolve(bundle));
+        if (opts.json) printJson(report);
+        else process.stdout.write(`imported ${report.imported.length} result(s); ${report.present.length} were already cached\n`);
+      });
     });
 }

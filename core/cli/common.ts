@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
-import type { ResultStore } from '../../cache/store.js';
+import type { CacheStore } from '../../cache/store.js';
 import { datasetFingerprint } from '../data/index.js';
 import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
 import { analyze, type ValidGraph } from '../lang/analyze.js';
@@ -33,7 +33,7 @@ export function cacheDirFor(options: CacheOptions, pipelineFile?: string): strin
   return join(pipelineFile ? dirname(resolve(pipelineFile)) : process.cwd(), '.sparsegraph');
 }
 
-export async function openCache(options: CacheOptions, pipelineFile?: string): Promise<ResultStore & { close(): Promise<void> }> {
+export async function openCache(options: CacheOptions, pipelineFile?: string): Promise<CacheStore> {
   const { openStore } = await import('../../cache/lmdb-store.js');
   return openStore(cacheDirFor(options, pipelineFile));
 }

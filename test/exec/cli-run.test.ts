@@ -3,34 +3,11 @@
  * two processes sharing work, and kill -9 at random moments followed by a resumed run.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../cache/lmdb-store.js';
 import type { Metrics } from '../../core/values.js';
-import { cliPath, graphOf, kindsModule, tempDir, writePipeline } from './helpers.js';
-
-interface Ran {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], options: { killAfterMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      env: { ...process.env, SPARSEGRAPH_KINDS: kindsModule, NO_COLOR: '1', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
+import { cli, graphOf, tempDir, writePipeline } from './helpers.js';
 
 const WALKS = `sparsegraph: 1
 name: walks

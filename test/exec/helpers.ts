@@ -1,4 +1,5 @@
 /** Shared set-up for executor tests: a temp directory with pipeline files, analysis with test kinds. */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,3 +40,26 @@ nodes:
   d: { kind: test-constant, with: { v: 100 } }
   e: { kind: test-add, inputs: { a: b, b: d } }
 `;
+
+/** The outcome of one CLI process. */
+export interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function cli(args: string[], options: { killAfterMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      env: { ...process.env, SPARSEGRAPH_KINDS: kindsModule, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
