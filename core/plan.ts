@@ -6,6 +6,7 @@ import type { LastRun, ResultStore } from '../cache/store.js';
 import type { NodeKey } from './brand.js';
 import { canonicalJson, type KeyComponents } from './keys.js';
 import type { KeyedInstance, ValidGraph } from './lang/analyze.js';
+import { upstreamIds } from './lang/expand.js';
 
 export interface PlanEntry {
   readonly id: string;
@@ -37,21 +38,12 @@ export function matchInstances(graph: ValidGraph, names: readonly string[]): { m
   return { matched, unknown };
 }
 
-function upstreamOf(instance: KeyedInstance): string[] {
-  const ids: string[] = [];
-  for (const b of instance.inputs.values()) {
-    if (b.gather) ids.push(...b.items.map((i) => i.instance));
-    else ids.push(b.instance);
-  }
-  return ids;
-}
-
 export function planGraph(graph: ValidGraph, store: Pick<ResultStore, 'has' | 'lastRun'>, selection: Selection = {}): PlanEntry[] {
   const forced = matchInstances(graph, selection.force ?? []).matched;
   const downstreamRoots = matchInstances(graph, selection.forceDownstream ?? []).matched;
   // Instances come in dependency order, so one forward pass spreads "forced" downstream.
   for (const instance of graph.instances) {
-    if (downstreamRoots.has(instance.id) || upstreamOf(instance).some((u) => downstreamRoots.has(u))) {
+    if (downstreamRoots.has(instance.id) || upstreamIds(instance).some((u) => downstreamRoots.has(u))) {
       downstreamRoots.add(instance.id);
       forced.add(instance.id);
     }
@@ -60,7 +52,7 @@ export function planGraph(graph: ValidGraph, store: Pick<ResultStore, 'has' | 'l
   if (selection.only && selection.only.length > 0) {
     wanted = matchInstances(graph, selection.only).matched;
     for (const instance of [...graph.instances].reverse()) {
-      if (wanted.has(instance.id)) for (const u of upstreamOf(instance)) wanted.add(u);
+      if (wanted.has(instance.id)) for (const u of upstreamIds(instance)) wanted.add(u);
     }
   }
   const entries: PlanEntry[] = [];

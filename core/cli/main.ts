@@ -46,6 +46,16 @@ function printPlan(entries: readonly PlanEntry[]): void {
   process.stdout.write(`${entries.length} node instance(s): ${runs} to run, ${entries.length - runs} cached\n`);
 }
 
+const SELECTIONS = {
+  '--force': 're-run a node (all its instances, or one instance id) although cached; repeatable',
+  '--force-downstream': 're-run a node and everything downstream of it; repeatable',
+  '--only': 'only this node and what it needs; repeatable',
+} as const;
+
+function selection(flag: keyof typeof SELECTIONS): Option {
+  return new Option(`${flag} <node>`, SELECTIONS[flag]).argParser(collect).default([]);
+}
+
 function program(): Command {
   const cli = new Command('sparsegraph')
     .description('Sparse-neural-network experiments as declarative, cached experiment graphs.')
@@ -74,9 +84,9 @@ function program(): Command {
     .addOption(kindsOption())
     .addOption(cacheOption())
     .addOption(jsonOption())
-    .option('--force <node>', 're-run a node (all its instances) although cached; repeatable', collect, [])
-    .option('--force-downstream <node>', 're-run a node and everything downstream; repeatable', collect, [])
-    .option('--only <node>', 'only this node and what it needs; repeatable', collect, [])
+    .addOption(selection('--force'))
+    .addOption(selection('--force-downstream'))
+    .addOption(selection('--only'))
     .action(async (file: string, opts: AnalysisOptions & CacheOptions & { force: string[]; forceDownstream: string[]; only: string[] }) => {
       const graph = await analyzeOrExit(file, opts);
       checkNames(graph, [...opts.force, ...opts.forceDownstream, ...opts.only], '--force/--only');
@@ -110,9 +120,9 @@ function program(): Command {
     .addOption(kindsOption())
     .addOption(cacheOption())
     .addOption(jsonOption())
-    .option('--force <node>', 're-run a node although cached; repeatable', collect, [])
-    .option('--force-downstream <node>', 're-run a node and everything downstream; repeatable', collect, [])
-    .option('--only <node>', 'run only this node and what it needs; repeatable', collect, [])
+    .addOption(selection('--force'))
+    .addOption(selection('--force-downstream'))
+    .addOption(selection('--only'))
     .option('-j, --jobs <n>', 'nodes run in parallel worker threads (0: in this thread)', (v) => parseCount(v, '--jobs'), availableParallelism())
     .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run', (v) => parseCount(v, '--gpus'), 0)
     .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')

@@ -7,6 +7,7 @@ import PQueue from 'p-queue';
 import type { ResultStore } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
 import type { KeyedInstance, ValidGraph } from '../lang/analyze.js';
+import { upstreamIds } from '../lang/expand.js';
 import type { ProgressEvent } from '../node-def.js';
 import { lastRunOf, type PlanEntry } from '../plan.js';
 import type { Outcome, Runner, Task } from './runner.js';
@@ -131,7 +132,7 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
     let pending = done.get(instance.id);
     if (pending) return pending;
     pending = (async (): Promise<Result> => {
-      const upstream = upstreamInstances(instance).filter((id) => planned.has(id));
+      const upstream = upstreamIds(instance).filter((id) => planned.has(id));
       const results = await Promise.all(upstream.map((id) => visit(graph.byId.get(id)!)));
       if (results.some((r) => !r.ok)) {
         if (!signal.aborted) finish(instance.id, 'skipped', Date.now(), 'an input failed');
@@ -153,15 +154,6 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
     signal.removeEventListener('abort', onAbort);
   }
   return { ...report, aborted: signal.aborted };
-}
-
-function upstreamInstances(instance: KeyedInstance): string[] {
-  const ids: string[] = [];
-  for (const b of instance.inputs.values()) {
-    if (b.gather) ids.push(...b.items.map((i) => i.instance));
-    else ids.push(b.instance);
-  }
-  return ids;
 }
 
 function taskOf(instance: KeyedInstance, graph: ValidGraph, device: number | undefined, gitCommit: string | undefined): Task {

@@ -37,6 +37,16 @@ function isScalar(v: unknown): v is Scalar {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
 }
 
+/** Ids of the instances this one consumes (gathered ones included). */
+export function upstreamIds(instance: Instance): string[] {
+  const ids: string[] = [];
+  for (const b of instance.inputs.values()) {
+    if (b.gather) ids.push(...b.items.map((i) => i.instance));
+    else ids.push(b.instance);
+  }
+  return ids;
+}
+
 export function instanceId(nodeId: string, coords: Coordinates): string {
   const axes = Object.keys(coords).sort();
   if (axes.length === 0) return nodeId;

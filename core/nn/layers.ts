@@ -22,15 +22,19 @@ export function dense(x: Tensor, w: Tensor, bias: Tensor | undefined): Tensor {
   if (!kernelPreferences().explicitTranspose) {
     return bias ? tf.add(tf.matMul(x, w), bias) : tf.matMul(x, w);
   }
-  // customGrad passes the inputs followed by a `save` callback; keep only the tensors.
+  // customGrad passes the inputs followed by a `save` callback. Inputs must go through `save`: autodiff
+  // tidies the forward pass, so tensors merely captured by the closure are gone by the backward pass.
   const op = tf.customGrad((...args: unknown[]) => {
     const inputs = args.filter((a): a is Tensor => a instanceof tf.Tensor);
+    const save = args[args.length - 1] as (t: Tensor[]) => void;
     const [xi, wi, bi] = [inputs[0]!, inputs[1]!, inputs[2]];
+    save([xi, wi]);
     const value = bi ? tf.add(tf.matMul(xi, wi), bi) : tf.matMul(xi, wi);
     return {
       value,
-      gradFunc: (dy: Tensor) => {
-        const grads = [matMulBT(dy, wi), matMulAT(xi, dy)];
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
+        const [xs, ws] = [saved[0]!, saved[1]!];
+        const grads = [matMulBT(dy, ws), matMulAT(xs, dy)];
         if (bi) grads.push(tf.sum(dy, 0));
         return grads;
       },
@@ -66,12 +70,14 @@ export function conv2d(x: Tensor, w: Tensor, stride: number, pad: number, forceF
     pad > 0 && stride === 1 ? tf.conv2d(xi, wi, stride, pad) : tf.conv2d(pad > 0 ? tf.pad(xi, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : xi, wi, stride, 'valid');
   if (!forceFilterGradTrick && !needsConvFilterGrad()) return run(x4, w4);
   const op = tf.customGrad((...args: unknown[]) => {
-    const [xi, wi] = args as [Tensor, Tensor];
+    const [xi, wi, save] = args as [Tensor, Tensor, (t: Tensor[]) => void];
+    save([xi, wi]);
     const value = run(xi as tf.Tensor4D, wi as tf.Tensor4D);
     return {
       value,
-      gradFunc: (dy: Tensor) => {
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const g = dy as tf.Tensor4D;
+        const [xi, wi] = [saved[0]!, saved[1]!];
         const xs = xi.shape as [number, number, number, number];
         const padded: [number, number, number, number] = [xs[0], xs[1] + 2 * pad, xs[2] + 2 * pad, xs[3]];
         let dx = tf.conv2dTranspose(g, wi as tf.Tensor4D, padded, stride, 'valid') as Tensor;

@@ -136,6 +136,11 @@ class DataOrder {
   }
 }
 
+/** w * mask, with +0 (not -0) where masked, so masked entries are bitwise zero. */
+function applyMask(w: Tensor, mask: Tensor): Tensor {
+  return tf.add(tf.mul(w, mask), 0);
+}
+
 function cloneMasks(m: Readonly<Record<string, HostTensor<'uint8'>>>): Record<string, HostTensor<'uint8'>> {
   const out: Record<string, HostTensor<'uint8'>> = {};
   for (const [k, v] of Object.entries(m)) out[k] = { dtype: 'uint8', shape: [...v.shape], data: v.data.slice() };
@@ -209,8 +214,8 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
     uploadMasks();
     tf.tidy(() => {
       for (const p of prunable) {
-        weights[p.name]!.assign(tf.mul(weights[p.name]!, maskT[p.name]!));
-        momentum[p.name]!.assign(tf.mul(momentum[p.name]!, maskT[p.name]!));
+        weights[p.name]!.assign(applyMask(weights[p.name]!, maskT[p.name]!));
+        momentum[p.name]!.assign(applyMask(momentum[p.name]!, maskT[p.name]!));
       }
     });
   };
@@ -241,15 +246,19 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
     for (const p of net.params) {
       const host = origin.tensors[p.name];
       if (!host) throw new Error(`checkpoint of ${start.model.arch} lacks tensor ${p.name}`);
-      weights[p.name] = tf.variable(toDevice(p, host), false, undefined, 'float32');
+      const initial = toDevice(p, host);
+      weights[p.name] = tf.variable(initial, false, undefined, 'float32');
+      initial.dispose();
     }
     for (const p of trainable) {
       const m = opts.resume?.momentum[p.name];
-      momentum[p.name] = tf.variable(m ? toDevice(p, m) : tf.zeros(weights[p.name]!.shape), false, undefined, 'float32');
+      const initial = m ? toDevice(p, m) : tf.zeros(weights[p.name]!.shape);
+      momentum[p.name] = tf.variable(initial, false, undefined, 'float32');
+      initial.dispose();
     }
     uploadMasks();
     tf.tidy(() => {
-      for (const p of prunable) weights[p.name]!.assign(tf.mul(weights[p.name]!, maskT[p.name]!));
+      for (const p of prunable) weights[p.name]!.assign(applyMask(weights[p.name]!, maskT[p.name]!));
     });
     if (wanted.has(step)) snapshots.push(checkpointNow());
 

@@ -64,7 +64,8 @@ export function resnet(spec: ModelSpec, blocksPerStage: number, baseWidth: numbe
       r = norm(`${B.prefix}.bn2`, conv2d(r, p[`${B.prefix}.conv2.weight`]!, 1, 1));
       let shortcut = a;
       if (B.stride !== 1 || B.cin !== B.cout) {
-        const sub = tf.stridedSlice(a, [0, 0, 0, 0], a.shape, [1, B.stride, B.stride, 1]);
+        // A 1x1 average pool with the block's stride subsamples; unlike stridedSlice it has a gradient.
+        const sub = B.stride === 1 ? a : tf.avgPool(a as tf.Tensor4D, 1, B.stride, 'valid');
         const extra = B.cout - B.cin;
         shortcut = tf.pad(sub, [[0, 0], [0, 0], [0, 0], [Math.floor(extra / 2), extra - Math.floor(extra / 2)]]);
       }
