@@ -10,6 +10,7 @@ import type { KeyedInstance, ValidGraph } from '../lang/analyze.js';
 import { upstreamIds } from '../lang/expand.js';
 import type { ProgressEvent } from '../node-def.js';
 import { lastRunOf, type PlanEntry } from '../plan.js';
+import { DeviceSlots } from './device-slots.js';
 import type { Outcome, Runner, Task } from './runner.js';
 
 export type ExecutionEvent =
@@ -168,30 +169,4 @@ function taskOf(instance: KeyedInstance, graph: ValidGraph, device: number | und
     ...(gitCommit ? { gitCommit } : {}),
     ...(device === undefined ? {} : { device }),
   };
-}
-
-/** Accelerator slots, so that two trainings never share one GPU unintentionally. */
-class DeviceSlots {
-  private readonly free: number[];
-  private readonly waiting: ((slot: number) => void)[] = [];
-
-  constructor(count: number) {
-    this.free = Array.from({ length: count }, (_, i) => i);
-    this.unlimited = count === 0;
-  }
-
-  private readonly unlimited: boolean;
-
-  async acquire(): Promise<number | undefined> {
-    if (this.unlimited) return undefined;
-    const slot = this.free.shift();
-    if (slot !== undefined) return slot;
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  release(slot: number): void {
-    const next = this.waiting.shift();
-    if (next) next(slot);
-    else this.free.push(slot);
-  }
 }
