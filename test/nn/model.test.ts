@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { selectBackend } from '../../core/nn/backend.js';
+import { uploadCheckpoint } from '../../core/nn/device.js';
+import { initCheckpoint } from '../../core/nn/init.js';
+import { conv2d, conv2dFilterGrad } from '../../core/nn/layers.js';
+import { buildNetwork } from '../../core/nn/models/index.js';
+import { crossEntropy, targets } from '../../core/nn/network.js';
+import { tf } from '../../core/nn/tf.js';
+import type { Checkpoint, ModelSpec } from '../../core/values.js';
+
+await selectBackend();
+
+test('a one-layer model: loss and gradients equal the hand-computed values', () => {
+  const model: ModelSpec = { arch: 'mlp', inputShape: [2], numClasses: 2, options: { hidden: [] } };
+  const ckpt: Checkpoint = {
+    model,
+    step: 0,
+    masks: {},
+    tensors: {
+      'fc1.weight': { dtype: 'float32', shape: [2, 2], data: Float32Array.from([1, 2, 3, 4]) },
+      'fc1.bias': { dtype: 'float32', shape: [2], data: Float32Array.from([0.5, -0.5]) },
+    },
+  };
+  const net = buildNetwork(model);
+  const p = uploadCheckpoint(net, ckpt);
+  const before = tf.memory().numTensors;
+  const [loss, gw, gb] = tf.tidy(() => {
+    const r = net.lossAndGrads(p, tf.tensor2d([[1, -1]]), tf.tensor1d([0], 'int32'), {});
+    // Device layout of fc1.weight is [in, out]: transpose back to PyTorch's [out, in].
+    return [r.loss, tf.transpose(r.grads['fc1.weight']!), r.grads['fc1.bias']!];
+  });
+  // logits = W x + b = [-0.5, -1.5]; p0 = 1/(1+e^-1); loss = ln(1+e^-1); dz = p - y; dW = dz x^T
+  const p0 = 1 / (1 + Math.exp(-1));
+  assert.ok(Math.abs(loss!.dataSync()[0]! - Math.log(1 + Math.exp(-1))) < 1e-6);
+  const dz = [p0 - 1, 1 - p0];
+  const expected = [dz[0]!, -dz[0]!, dz[1]!, -dz[1]!];
+  Array.from(gw!.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-6, `dW[${i}] = ${v}, expected ${expected[i]}`));
+  Array.from(gb!.dataSync()).forEach((v, i) => assert.ok(Math.abs(v - dz[i]!) < 1e-6));
+  tf.dispose([loss!, gw!, gb!]);
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose(Object.values(p));
+});
+
+test('hand-written MLP backward pass equals autodiff, with label smoothing', () => {
+  const model: ModelSpec = { arch: 'mlp', inputShape: [6], numClasses: 3, options: { hidden: [5, 4] } };
+  const net = buildNetwork(model);
+  const p = uploadCheckpoint(net, initCheckpoint({ model, seed: 3, initializer: 'he_normal' }));
+  tf.tidy(() => {
+    const x = tf.randomNormal([7, 6], 0, 1, 'float32', 1);
+    const y = tf.tensor1d([0, 1, 2, 0, 1, 2, 1], 'int32');
+    const mine = net.lossAndGrads(p, x, y, { labelSmoothing: 0.1 });
+    const names = net.params.map((q) => q.name);
+    const ref = tf.valueAndGrads((...ws: tf.Tensor[]) => {
+      const q: Record<string, tf.Tensor> = {};
+      names.forEach((n, i) => (q[n] = ws[i]!));
+      return crossEntropy(net.logits(q, x), targets(y, 3, 0.1));
+    })(names.map((n) => p[n]!));
+    assert.ok(Math.abs(mine.loss.dataSync()[0]! - ref.value.dataSync()[0]!) < 1e-6);
+    names.forEach((n, i) => {
+      const diff = tf.max(tf.abs(tf.sub(mine.grads[n]!, ref.grads[i]!))).dataSync()[0]!;
+      assert.ok(diff < 1e-5, `${n}: max difference ${diff}`);
+    });
+  });
+  tf.dispose(Object.values(p));
+});
+
+test('conv2d filter gradient by convolution equals the reference gradient (stride 1 and 2)', () => {
+  for (const [stride, pad] of [
+    [1, 1],
+    [2, 1],
+    [1, 0],
+  ] as const) {
+    tf.tidy(() => {
+      const x = tf.randomNormal([2, 7, 7, 3], 0, 1, 'float32', 5);
+      const w = tf.randomNormal([3, 3, 3, 4], 0, 1, 'float32', 6);
+      const padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) as tf.Tensor4D;
+      const reference = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, 'valid'))));
+      // Reference on the same backend only where its own kernel exists; otherwise compare to a finite sum.
+      const dy = tf.mul(tf.conv2d(padded, w as tf.Tensor4D, stride, 'valid'), 2);
+      const trick = conv2dFilterGrad(x, dy, w.shape, stride, pad);
+      const mine = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(conv2d(a, b, stride, pad, true))))([x, w]);
+      assert.ok(tf.max(tf.abs(tf.sub(mine[1]!, trick))).dataSync()[0]! < 1e-4);
+      if (tf.getKernel('Conv2DBackpropFilter', tf.getBackend())) {
+        const ref = reference([padded, w]);
+        assert.ok(tf.max(tf.abs(tf.sub(ref[1]!, trick))).dataSync()[0]! < 1e-3);
+      } else {
+        // Explicit sum for one filter entry: dW[i,j,c,o] = sum xpad[n, h*s+i, w*s+j, c] dy[n,h,w,o].
+        const xp = padded.arraySync();
+        const g = dy.arraySync() as number[][][][];
+        let s = 0;
+        for (let n = 0; n < 2; n++) for (let h = 0; h < g[0]!.length; h++) for (let q = 0; q < g[0]![0]!.length; q++) s += xp[n]![h * stride + 1]![q * stride + 2]![1]! * g[n]![h]![q]![3]!;
+        assert.ok(Math.abs((trick.arraySync() as number[][][][])[1]![2]![1]![3]! - s) < 1e-3 * Math.max(1, Math.abs(s)));
+      }
+    });
+  }
+});
+
+test('lenet5 and resnet20 train on any backend (loss and gradients finite, stats updated)', () => {
+  for (const model of [
+    { arch: 'lenet5', inputShape: [28, 28, 1], numClasses: 10 },
+    { arch: 'resnet20', inputShape: [8, 8, 3], numClasses: 4, options: { blocks: 1, width: 4 } },
+  ] as ModelSpec[]) {
+    const net = buildNetwork(model);
+    const p = uploadCheckpoint(net, initCheckpoint({ model, seed: 1, initializer: 'he_normal' }));
+    const before = tf.memory().numTensors;
+    tf.tidy(() => {
+      const x = tf.randomNormal([4, ...model.inputShape], 0, 1, 'float32', 2);
+      const r = net.lossAndGrads(p, x, tf.tensor1d([0, 1, 2, 3], 'int32'), {});
+      assert.ok(Number.isFinite(r.loss.dataSync()[0]));
+      for (const q of net.params.filter((q) => q.role !== 'bn-mean' && q.role !== 'bn-var')) {
+        const g = r.grads[q.name]!;
+        assert.deepEqual(g.shape, p[q.name]!.shape, q.name);
+        assert.ok(Number.isFinite(tf.sum(tf.abs(g)).dataSync()[0]!), q.name);
+      }
+      assert.equal(Object.keys(r.stats).length, net.params.filter((q) => q.role === 'bn-mean' || q.role === 'bn-var').length);
+      tf.dispose(Object.values(r.stats));
+      assert.deepEqual(net.logits(p, x).shape, [4, model.numClasses]);
+    });
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose(Object.values(p));
+  }
+});
