@@ -1,0 +1,568 @@
+/**
+ * The cache's logic over any Backend: results, blobs with reference counts, claims, progress, last runs,
+ * pins, sweeps. Invariants kept by doing every related change in one write transaction:
+ * - a result record exists only together with every blob it references (put, import);
+ * - BlobInfo.refs counts the results and progress states listing a blob, and a blob whose count drops
+ *   to 0 is deleted in the same transaction (so per-epoch progress does not pile up garbage).
+ */
+import { threadId } from 'node:worker_threads';
+import type { Digest, NodeKey } from '../core/brand.js';
+import type { HostTensor } from '../core/values.js';
+import type { Backend, RawTable } from './backend.js';
+import { blobDigest, BlobFormatError, decodeTensor, readBlobHeader, type EncodeOptions } from './blob-codec.js';
+import {
+  FORMAT_VERSION,
+  lastRunKey,
+  pinKey,
+  TABLES,
+  type BlobInfo,
+  type ClaimRecord,
+  type PinValue,
+  type StoredLastRun,
+  type StoredProgress,
+  type StoredResult,
+  type TableName,
+} from './layout.js';
+import { HOST, holderAlive, newHolderId, sleep } from './liveness.js';
+import { packValue, unpackValue } from './record-codec.js';
+import {
+  CorruptEntryError,
+  MissingResultError,
+  StoreClosedError,
+  type BlobRef,
+  type CacheStore,
+  type Claim,
+  type CompactOutcome,
+  type ImportOutcome,
+  type LastRun,
+  type LoadOptions,
+  type PinRecord,
+  type Provenance,
+  type ResultRecord,
+  type StoredEntry,
+  type StoreStats,
+  type SweepOutcome,
+  type SweepPlan,
+  type SweepView,
+} from './store.js';
+import { joinTree, manifestDigests, splitTree } from './tree-codec.js';
+
+export interface StoreOptions {
+  /** How often the owner of a claim refreshes it, in ms. Default 2000. */
+  readonly claimHeartbeatMs?: number;
+  /**
+   * A claim not refreshed for this long (ms) is abandoned and may be taken over, even when its pid is
+   * alive (a crashed worker thread, a claim from another host). Default 30000.
+   */
+  readonly claimStaleMs?: number;
+  /** How often a waiting `claim` looks again, in ms, unless the call says otherwise. Default 100. */
+  readonly claimPollMs?: number;
+  /** Tensor encoding choices (when to store sparse). */
+  readonly encoding?: EncodeOptions;
+  /**
+   * Whether put, saveProgress, import, sweeps, pins and last runs resolve only after their commit is
+   * flushed to disk (default true). A kill -9 never loses a committed write either way; this guards
+   * against power loss and OS crashes. Claims and heartbeats are never flushed explicitly.
+   */
+  readonly durable?: boolean;
+}
+
+interface OwnedClaim {
+  readonly owner: string;
+  readonly timer: NodeJS.Timeout;
+}
+
+type BlobRead = { readonly tensors: Map<Digest, HostTensor> } | { readonly bad: Digest; readonly detail: string };
+
+export class StoreCore implements CacheStore {
+  readonly #backend: Backend;
+  readonly #heartbeatMs: number;
+  readonly #staleMs: number;
+  readonly #pollMs: number;
+  readonly #encoding: EncodeOptions;
+  readonly #durable: boolean;
+  #state: 'open' | 'compacting' | 'closed' = 'open';
+  readonly #owned = new Map<NodeKey, OwnedClaim>();
+  readonly #pending = new Set<Promise<unknown>>();
+
+  protected constructor(backend: Backend, options: StoreOptions = {}) {
+    this.#backend = backend;
+    this.#heartbeatMs = options.claimHeartbeatMs ?? 2000;
+    this.#staleMs = options.claimStaleMs ?? 30_000;
+    this.#pollMs = options.claimPollMs ?? 100;
+    this.#encoding = options.encoding ?? {};
+    this.#durable = options.durable ?? true;
+  }
+
+  /** Where the store keeps its data (a directory, or a description for in-memory stores). */
+  get location(): string {
+    return this.#backend.location;
+  }
+
+  // ------------------------------------------------------------------------------------- results
+
+  has(key: NodeKey): boolean {
+    return this.#table(TABLES.results).has(key);
+  }
+
+  record(key: NodeKey): ResultRecord | undefined {
+    const stored = this.#get<StoredResult>(TABLES.results, key);
+    return stored && toRecord(stored);
+  }
+
+  async load(key: NodeKey, options: LoadOptions = {}): Promise<Record<string, unknown>> {
+    const stored = this.#get<StoredResult>(TABLES.results, key);
+    if (stored === undefined) throw new MissingResultError(key);
+    const read = this.#readBlobs(stored.blobs, options.verify !== 'none');
+    if ('bad' in read) {
+      await this.#write(() => {
+        const current = this.#get<StoredResult>(TABLES.results, key);
+        if (current?.blobs.some((b) => b.digest === read.bad)) this.#removeResult(key, current);
+        this.#dropBlob(read.bad);
+      }, true);
+      throw new CorruptEntryError(key, read.bad, read.detail);
+    }
+    return joinTree(stored.outputs, read.tensors);
+  }
+
+  async put(key: NodeKey, outputs: Record<string, unknown>, provenance: Provenance): Promise<void> {
+    this.#assertOpen();
+    const { manifest, blobs } = splitTree(outputs, this.#encoding);
+    const refs = [...blobs].map(([digest, bytes]) => ({ digest, bytes: bytes.length }));
+    const stored: StoredResult = {
+      format: FORMAT_VERSION,
+      key,
+      provenance,
+      sizeBytes: refs.reduce((sum, r) => sum + r.bytes, 0),
+      createdAt: new Date().toISOString(),
+      outputs: manifest,
+      blobs: refs,
+    };
+    const packed = packValue(stored);
+    await this.#write(() => {
+      this.#storeBlobs(blobs);
+      this.#retain(refs);
+      const previous = this.#get<StoredResult>(TABLES.results, key);
+      if (previous !== undefined) this.#release(previous.blobs);
+      this.#table(TABLES.results).put(key, packed);
+      // The result supersedes both the claim (waiters now see it) and any in-progress state.
+      this.#table(TABLES.claims).remove(key);
+      this.#removeProgress(key);
+    });
+    this.#forgetClaim(key);
+  }
+
+  async remove(key: NodeKey): Promise<void> {
+    await this.#write(() => {
+      const stored = this.#get<StoredResult>(TABLES.results, key);
+      if (stored !== undefined) this.#removeResult(key, stored);
+    });
+  }
+
+  keys(): NodeKey[] {
+    return this.#table(TABLES.results).keys() as NodeKey[];
+  }
+
+  // -------------------------------------------------------------------------------------- claims
+
+  async claim(key: NodeKey, options: { signal?: AbortSignal; pollMs?: number } = {}): Promise<Claim> {
+    const pollMs = options.pollMs ?? this.#pollMs;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      this.#assertOpen();
+      if (this.has(key)) return { status: 'done' };
+      const current = this.#get<ClaimRecord>(TABLES.claims, key);
+      if (current === undefined || !this.#claimLive(current)) {
+        const owner = newHolderId();
+        const outcome = await this.#write(() => {
+          if (this.has(key)) return 'done' as const;
+          const existing = this.#get<ClaimRecord>(TABLES.claims, key);
+          if (existing !== undefined && this.#claimLive(existing)) return 'busy' as const;
+          const now = Date.now();
+          const record: ClaimRecord = { owner, host: HOST, pid: process.pid, threadId, claimedAt: now, heartbeatAt: now };
+          this.#table(TABLES.claims).put(key, packValue(record));
+          return 'owner' as const;
+        }, false);
+        if (outcome === 'done') return { status: 'done' };
+        if (outcome === 'owner') return { status: 'owner', release: this.#own(key, owner) };
+      }
+      await sleep(pollMs, options.signal);
+    }
+  }
+
+  #claimLive(claim: ClaimRecord): boolean {
+    return holderAlive(claim) && Date.now() - claim.heartbeatAt <= this.#staleMs;
+  }
+
+  /** Starts the heartbeat of a claim this handle now owns; returns its release function. */
+  #own(key: NodeKey, owner: string): () => void {
+    const timer = setInterval(() => {
+      if (this.#state !== 'open') return;
+      this.#track(this.#backend.write(() => {
+        const current = this.#get<ClaimRecord>(TABLES.claims, key);
+        if (current?.owner === owner) this.#table(TABLES.claims).put(key, packValue({ ...current, heartbeatAt: Date.now() }));
+      }, { durable: false })).catch(() => undefined);
+    }, this.#heartbeatMs);
+    timer.unref();
+    this.#owned.set(key, { owner, timer });
+    return () => {
+      if (this.#owned.get(key)?.owner !== owner) return;
+      this.#forgetClaim(key);
+      if (this.#state === 'closed') return;
+      this.#track(this.#backend.write(() => {
+        if (this.#get<ClaimRecord>(TABLES.claims, key)?.owner === owner) this.#table(TABLES.claims).remove(key);
+      }, { durable: false })).catch(() => undefined);
+    };
+  }
+
+  #forgetClaim(key: NodeKey): void {
+    const owned = this.#owned.get(key);
+    if (owned === undefined) return;
+    clearInterval(owned.timer);
+    this.#owned.delete(key);
+  }
+
+  // ------------------------------------------------------------------------------------ progress
+
+  async saveProgress(key: NodeKey, state: Record<string, unknown>): Promise<void> {
+    this.#assertOpen();
+    const { manifest, blobs } = splitTree(state, this.#encoding);
+    const refs = [...blobs].map(([digest, bytes]) => ({ digest, bytes: bytes.length }));
+    const stored: StoredProgress = { format: FORMAT_VERSION, key, savedAt: new Date().toISOString(), state: manifest, blobs: refs };
+    const packed = packValue(stored);
+    await this.#write(() => {
+      this.#storeBlobs(blobs);
+      this.#retain(refs);
+      this.#removeProgress(key);
+      this.#table(TABLES.progress).put(key, packed);
+    });
+  }
+
+  /** Rejects with CorruptEntryError (after removing the state) when a blob of the state is damaged. */
+  async loadProgress(key: NodeKey): Promise<Record<string, unknown> | undefined> {
+    const stored = this.#get<StoredProgress>(TABLES.progress, key);
+    if (stored === undefined) return undefined;
+    const read = this.#readBlobs(stored.blobs, true);
+    if ('bad' in read) {
+      await this.#write(() => {
+        this.#removeProgress(key);
+        this.#dropBlob(read.bad);
+      });
+      throw new CorruptEntryError(key, read.bad, `${read.detail} (in-progress state)`);
+    }
+    return joinTree(stored.state, read.tensors);
+  }
+
+  async clearProgress(key: NodeKey): Promise<void> {
+    await this.#write(() => this.#removeProgress(key));
+  }
+
+  // ----------------------------------------------------------------------------------- last runs
+
+  lastRun(scope: string, nodeId: string): LastRun | undefined {
+    return this.#get<StoredLastRun>(TABLES.lastRuns, lastRunKey(scope, nodeId))?.run;
+  }
+
+  async setLastRun(scope: string, nodeId: string, run: LastRun): Promise<void> {
+    const packed = packValue({ scope, nodeId, run } satisfies StoredLastRun);
+    await this.#write(() => this.#table(TABLES.lastRuns).put(lastRunKey(scope, nodeId), packed));
+  }
+
+  // ---------------------------------------------------------------------------------------- pins
+
+  async pin(key: NodeKey, label: string): Promise<void> {
+    if (label.length === 0 || label.length > 200) throw new RangeError('a pin label has 1 to 200 characters');
+    const value: PinValue = { key, label, pinnedAt: new Date().toISOString() };
+    await this.#write(() => {
+      const table = this.#table(TABLES.pins);
+      if (!table.has(pinKey(key, label))) table.put(pinKey(key, label), packValue(value));
+    });
+  }
+
+  async unpin(key: NodeKey, label?: string): Promise<number> {
+    return this.#write(() => {
+      const table = this.#table(TABLES.pins);
+      let removed = 0;
+      for (const k of table.keys()) {
+        const pin = this.#get<PinValue>(TABLES.pins, k);
+        if (pin?.key === key && (label === undefined || pin.label === label)) {
+          table.remove(k);
+          removed++;
+        }
+      }
+      return removed;
+    });
+  }
+
+  pins(): PinRecord[] {
+    const table = this.#table(TABLES.pins);
+    const pins = table.keys().flatMap((k) => {
+      const pin = this.#get<PinValue>(TABLES.pins, k);
+      return pin === undefined ? [] : [pin];
+    });
+    return pins.sort((a, b) => (a.key === b.key ? compare(a.label, b.label) : compare(a.key, b.key)));
+  }
+
+  // ------------------------------------------------------------------------------- maintenance
+
+  stats(): StoreStats {
+    let blobBytes = 0;
+    const info = this.#table(TABLES.blobInfo);
+    for (const digest of info.keys()) blobBytes += this.#get<BlobInfo>(TABLES.blobInfo, digest)?.bytes ?? 0;
+    const fileBytes = this.#backend.fileBytes();
+    return {
+      results: this.#table(TABLES.results).count(),
+      progress: this.#table(TABLES.progress).count(),
+      blobs: this.#table(TABLES.blobs).count(),
+      blobBytes,
+      ...(fileBytes === undefined ? {} : { fileBytes }),
+    };
+  }
+
+  entry(key: NodeKey): StoredEntry | undefined {
+    const stored = this.#get<StoredResult>(TABLES.results, key);
+    return stored && { record: toRecord(stored), outputs: stored.outputs, blobs: stored.blobs };
+  }
+
+  hasBlob(digest: Digest): boolean {
+    return this.#table(TABLES.blobs).has(digest);
+  }
+
+  blob(digest: Digest): Uint8Array | undefined {
+    return this.#table(TABLES.blobs).get(digest);
+  }
+
+  async importEntry(entry: StoredEntry, blobs: ReadonlyMap<Digest, Uint8Array>): Promise<ImportOutcome> {
+    this.#assertOpen();
+    const key = entry.record.key;
+    const listed = new Map(entry.blobs.map((b) => [b.digest, b.bytes]));
+    for (const digest of manifestDigests(entry.outputs)) {
+      if (!listed.has(digest)) throw new Error(`entry ${key.slice(0, 12)}: outputs reference blob ${digest.slice(0, 12)} it does not list`);
+    }
+    for (const [digest, bytes] of blobs) {
+      if (!listed.has(digest)) continue;
+      if (blobDigest(bytes) !== digest) throw new Error(`blob ${digest.slice(0, 12)} does not match its digest`);
+      if (bytes.length !== listed.get(digest)) throw new Error(`blob ${digest.slice(0, 12)} has ${bytes.length} bytes, the entry says ${listed.get(digest)}`);
+      readBlobHeader(bytes);
+    }
+    const stored: StoredResult = {
+      format: FORMAT_VERSION,
+      key,
+      provenance: entry.record.provenance,
+      sizeBytes: entry.record.sizeBytes,
+      createdAt: entry.record.createdAt,
+      outputs: entry.outputs,
+      blobs: entry.blobs,
+    };
+    const packed = packValue(stored);
+    return this.#write(() => {
+      if (this.has(key)) return 'present' as const;
+      const table = this.#table(TABLES.blobs);
+      for (const ref of entry.blobs) {
+        if (table.has(ref.digest)) continue;
+        const bytes = blobs.get(ref.digest);
+        if (bytes === undefined) throw new Error(`entry ${key.slice(0, 12)}: blob ${ref.digest.slice(0, 12)} is neither given nor stored`);
+        this.#storeBlobs(new Map([[ref.digest, bytes]]));
+      }
+      this.#retain(entry.blobs);
+      this.#table(TABLES.results).put(key, packed);
+      return 'imported' as const;
+    });
+  }
+
+  async sweep(select: (view: SweepView) => SweepPlan, options: { readonly dryRun?: boolean } = {}): Promise<SweepOutcome> {
+    const run = (apply: boolean): SweepOutcome => {
+      const results = new Map<NodeKey, StoredResult>();
+      for (const k of this.keys()) {
+        const stored = this.#get<StoredResult>(TABLES.results, k);
+        if (stored !== undefined) results.set(k, stored);
+      }
+      const progress = new Map<NodeKey, StoredProgress>();
+      for (const k of this.#table(TABLES.progress).keys() as NodeKey[]) {
+        const stored = this.#get<StoredProgress>(TABLES.progress, k);
+        if (stored !== undefined) progress.set(k, stored);
+      }
+      const liveClaims = (this.#table(TABLES.claims).keys() as NodeKey[]).filter((k) => {
+        const claim = this.#get<ClaimRecord>(TABLES.claims, k);
+        return claim !== undefined && this.#claimLive(claim);
+      });
+      const plan = select({
+        results: [...results.values()].map((r) => ({ key: r.key, createdAt: r.createdAt, inputs: r.provenance.inputs })),
+        progress: [...progress.values()].map((p) => ({ key: p.key, savedAt: p.savedAt })),
+        pins: this.pins(),
+        liveClaims,
+      });
+      const removeResults = new Set(plan.removeResults.filter((k) => results.has(k)));
+      const removeProgress = new Set(plan.removeProgress.filter((k) => progress.has(k)));
+      const referenced = new Map<Digest, number>();
+      const count = (refs: readonly BlobRef[]): void => refs.forEach((r) => referenced.set(r.digest, (referenced.get(r.digest) ?? 0) + 1));
+      for (const [k, r] of results) if (!removeResults.has(k)) count(r.blobs);
+      for (const [k, p] of progress) if (!removeProgress.has(k)) count(p.blobs);
+
+      const blobTable = this.#table(TABLES.blobs);
+      const infoTable = this.#table(TABLES.blobInfo);
+      const stored = new Set<string>([...blobTable.keys(), ...infoTable.keys()]);
+      let removedBlobs = 0;
+      let bytesFreed = 0;
+      for (const digest of stored as Set<Digest>) {
+        if (referenced.has(digest)) continue;
+        const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
+        const size = info?.bytes ?? blobTable.get(digest)?.length ?? 0;
+        if (blobTable.has(digest)) {
+          removedBlobs++;
+          bytesFreed += size;
+        }
+        if (apply) this.#dropBlob(digest);
+      }
+      if (apply) {
+        for (const k of removeResults) this.#table(TABLES.results).remove(k);
+        for (const k of removeProgress) this.#table(TABLES.progress).remove(k);
+        // Repair reference counts (they only drift if a bug or a foreign tool wrote the store).
+        for (const [digest, refs] of referenced) {
+          const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
+          const bytes = info?.bytes ?? blobTable.get(digest)?.length;
+          if (bytes !== undefined && info?.refs !== refs) infoTable.put(digest, packValue({ refs, bytes } satisfies BlobInfo));
+        }
+      }
+      return { removedResults: [...removeResults], removedProgress: [...removeProgress], removedBlobs, bytesFreed };
+    };
+    this.#assertOpen();
+    return options.dryRun === true ? run(false) : this.#write(() => run(true));
+  }
+
+  async compact(): Promise<CompactOutcome> {
+    this.#assertOpen();
+    if (this.#owned.size > 0) return { compacted: false, reason: `this store handle owns ${this.#owned.size} claim(s)` };
+    await this.#idle();
+    this.#state = 'compacting';
+    try {
+      return await this.#backend.compact();
+    } finally {
+      this.#state = 'open';
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    for (const key of [...this.#owned.keys()]) {
+      const owner = this.#owned.get(key)!.owner;
+      this.#forgetClaim(key);
+      this.#track(this.#backend.write(() => {
+        if (this.#get<ClaimRecord>(TABLES.claims, key)?.owner === owner) this.#table(TABLES.claims).remove(key);
+      }, { durable: false })).catch(() => undefined);
+    }
+    await this.#idle();
+    this.#state = 'closed';
+    await this.#backend.close();
+  }
+
+  // ------------------------------------------------------------------------------------ helpers
+
+  #assertOpen(): void {
+    if (this.#state !== 'open') throw new StoreClosedError(this.#state === 'closed' ? 'closed' : 'being compacted');
+  }
+
+  #table(name: TableName): RawTable {
+    this.#assertOpen();
+    return this.#backend.table(name);
+  }
+
+  #get<T>(table: TableName, key: string): T | undefined {
+    const bytes = this.#table(table).get(key);
+    return bytes === undefined ? undefined : unpackValue<T>(bytes);
+  }
+
+  #write<T>(fn: () => T, durable = this.#durable): Promise<T> {
+    this.#assertOpen();
+    return this.#track(this.#backend.write(fn, { durable }));
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#pending.add(promise);
+    const forget = (): void => void this.#pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  async #idle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /**
+   * Checks each blob's sha256 (unless told not to) and decodes it straight from the stored bytes into
+   * fresh arrays: one copy per tensor, the minimum for data the caller owns. Reports the first damaged
+   * or missing blob instead.
+   */
+  #readBlobs(refs: readonly BlobRef[], verify: boolean): BlobRead {
+    const table = this.#table(TABLES.blobs);
+    const tensors = new Map<Digest, HostTensor>();
+    for (const { digest } of refs) {
+      const outcome = table.use(digest, (bytes): HostTensor | string => {
+        if (verify && blobDigest(bytes) !== digest) return 'content does not match its sha256';
+        try {
+          return decodeTensor(bytes, { copy: true });
+        } catch (error: unknown) {
+          if (error instanceof BlobFormatError) return error.message;
+          throw error;
+        }
+      });
+      if (outcome === undefined) return { bad: digest, detail: 'blob is missing' };
+      if (typeof outcome === 'string') return { bad: digest, detail: outcome };
+      tensors.set(digest, outcome);
+    }
+    return { tensors };
+  }
+
+  // The following run inside a write transaction only.
+
+  #storeBlobs(blobs: ReadonlyMap<Digest, Uint8Array>): void {
+    const table = this.#table(TABLES.blobs);
+    const info = this.#table(TABLES.blobInfo);
+    for (const [digest, bytes] of blobs) {
+      if (!table.has(digest)) table.put(digest, bytes);
+      if (!info.has(digest)) info.put(digest, packValue({ refs: 0, bytes: bytes.length } satisfies BlobInfo));
+    }
+  }
+
+  #retain(refs: readonly BlobRef[]): void {
+    const table = this.#table(TABLES.blobInfo);
+    for (const { digest, bytes } of refs) {
+      const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
+      table.put(digest, packValue({ refs: (info?.refs ?? 0) + 1, bytes: info?.bytes ?? bytes } satisfies BlobInfo));
+    }
+  }
+
+  #release(refs: readonly BlobRef[]): void {
+    for (const { digest } of refs) {
+      const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
+      if (info === undefined) continue;
+      if (info.refs <= 1) this.#dropBlob(digest);
+      else this.#table(TABLES.blobInfo).put(digest, packValue({ refs: info.refs - 1, bytes: info.bytes } satisfies BlobInfo));
+    }
+  }
+
+  #dropBlob(digest: Digest): void {
+    this.#table(TABLES.blobs).remove(digest);
+    this.#table(TABLES.blobInfo).remove(digest);
+  }
+
+  #removeResult(key: NodeKey, stored: StoredResult): void {
+    this.#release(stored.blobs);
+    this.#table(TABLES.results).remove(key);
+  }
+
+  #removeProgress(key: NodeKey): void {
+    const stored = this.#get<StoredProgress>(TABLES.progress, key);
+    if (stored === undefined) return;
+    this.#release(stored.blobs);
+    this.#table(TABLES.progress).remove(key);
+  }
+}
+
+function toRecord(stored: StoredResult): ResultRecord {
+  return { key: stored.key, provenance: stored.provenance, sizeBytes: stored.sizeBytes, createdAt: stored.createdAt };
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

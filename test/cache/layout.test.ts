@@ -1,0 +1,41 @@
+/**
+ * Pins the on-disk format with literal values: a change here orphans every existing cache, so it must
+ * come with a FORMAT_VERSION (or codec version) bump, never by accident.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { blobDigest, encodeTensor } from '../../cache/blob-codec.js';
+import { FILES, FORMAT_VERSION, lastRunKey, pinKey, TABLES } from '../../cache/layout.js';
+import type { NodeKey } from '../../core/brand.js';
+
+describe('cache layout', () => {
+  it('names tables, files and composite keys as it always did', () => {
+    assert.equal(FORMAT_VERSION, 1);
+    assert.deepEqual(Object.values(TABLES), ['results', 'blobs', 'blob-info', 'claims', 'progress', 'last-runs', 'pins', 'meta']);
+    assert.deepEqual(FILES, {
+      data: 'data.mdb',
+      lock: 'lock.mdb',
+      openers: 'openers',
+      compactionLock: 'compacting.json',
+      compactionTmp: 'compact-tmp',
+    });
+    assert.equal(lastRunKey('pipelines/paper.yaml', 'train'), '["pipelines/paper.yaml","train"]');
+    assert.equal(pinKey('ab'.repeat(32) as NodeKey, 'fig 3'), `["${'ab'.repeat(32)}","fig 3"]`);
+    // Composite keys past LMDB's key size limit are hashed.
+    assert.equal(lastRunKey('x'.repeat(2000), 'n'), 'sha256:1c12d2583e5f560bcce3307ecaf41be084fdd33f512d05b7a8b216b0405df329');
+  });
+
+  it('encodes tensors to the same bytes and digests as it always did', () => {
+    const dense = encodeTensor({ dtype: 'float32', shape: [2, 2], data: new Float32Array([1, -0, 0.5, -2]) });
+    assert.equal(
+      Buffer.from(dense).toString('hex'),
+      // "SGTB", v1, dense, float32, rank 2, n=4.0, stored=4.0, dims 2 2, then 1, -0, 0.5, -2
+      '53475442010000020000000000001040000000000000104002000000020000000000803f000000800000003f000000c0',
+    );
+    assert.equal(blobDigest(dense), '208d7a54056b0e2e254b70dbd295618dff17b412c6a656e49fd27207c26e97c6');
+    const sparse = encodeTensor({ dtype: 'float32', shape: [100], data: Float32Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? i / 4 : 0)) });
+    assert.equal(blobDigest(sparse), '83d012bd670d89018c23ce7df9cb9c34f416031bd5b7bfbbce9983803aa6746c');
+    const bits = encodeTensor({ dtype: 'uint8', shape: [10], data: Uint8Array.from([1, 0, 0, 1, 1, 0, 0, 0, 0, 1]) });
+    assert.equal(blobDigest(bits), 'c0fe02905958d482f12bfefe52743b127436a1dec97d71a91574c32f255723ca');
+  });
+});

@@ -1,0 +1,4 @@
+import { storeContract } from './store-contract.js';
+import { lmdbHarness } from './fixtures/lmdb-harness.js';
+
+storeContract(lmdbHarness());

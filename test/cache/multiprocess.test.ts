@@ -1,0 +1,149 @@
+/** Several processes and threads on one LMDB cache: claims, dead owners, kill -9 atomicity. */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { Worker } from 'node:worker_threads';
+import { openStore } from '../../cache/lmdb-store.js';
+import { atomicityOutputs, ATOMICITY_KEYS } from './fixtures/atomicity.js';
+import { keyOf, provenance, rng } from './fixtures/data.js';
+import { tempDir } from './fixtures/lmdb-harness.js';
+
+const CHILD = fileURLToPath(new URL('./fixtures/child.js', import.meta.url));
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+function freshDir(): string {
+  const dir = tempDir('sg-mp-');
+  dirs.push(dir);
+  return dir;
+}
+
+interface Child {
+  readonly process: ChildProcess;
+  /** Resolves with the first stdout line equal to (or, with a function, accepted by) `expected`. */
+  line(expected?: (line: string) => boolean): Promise<string>;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+function child(...args: string[]): Child {
+  const proc = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let stderr = '';
+  const waiting: { accept: (line: string) => boolean; resolve: (line: string) => void }[] = [];
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    out += chunk;
+    let nl: number;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      const i = waiting.findIndex((w) => w.accept(line));
+      if (i >= 0) waiting.splice(i, 1)[0]!.resolve(line);
+    }
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal, stderr })),
+  );
+  return {
+    process: proc,
+    line: (accept = () => true) =>
+      new Promise((resolve, reject) => {
+        waiting.push({ accept, resolve });
+        void exit.then((e) => reject(new Error(`child exited (${e.code ?? e.signal}) before the expected line: ${e.stderr}`)));
+      }),
+    exit,
+  };
+}
+
+describe('several processes on one LMDB cache', () => {
+  it('lets exactly one of two processes compute a key; the other waits and gets its result', async () => {
+    const dir = freshDir();
+    const key = keyOf('two-processes');
+    const a = child('claim', dir, key, '400');
+    const b = child('claim', dir, key, '400');
+    const roles = (await Promise.all([a.line(), b.line()])).map((l) => (JSON.parse(l) as { role: string }).role).sort();
+    assert.deepEqual(roles, ['computed', 'waited']);
+    assert.deepEqual((await a.exit).code, 0);
+    assert.deepEqual((await b.exit).code, 0);
+    const store = await openStore(dir);
+    assert.equal(store.has(key), true);
+    await store.close();
+  });
+
+  it('lets exactly one of three threads of one process compute a key', async () => {
+    const dir = freshDir();
+    const key = keyOf('three-threads');
+    const script = new URL('./fixtures/thread-claimer.js', import.meta.url);
+    const roles = await Promise.all(
+      [0, 1, 2].map(
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const worker = new Worker(script, { workerData: { dir, key, computeMs: 300 } });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    assert.deepEqual(roles.sort(), ['computed', 'waited', 'waited']);
+  });
+
+  it('takes over the claim of a process that was killed', async () => {
+    const dir = freshDir();
+    const key = keyOf('dead-owner');
+    const owner = child('claim-and-hang', dir, key);
+    assert.equal(await owner.line(), 'claimed');
+    // Default heartbeat settings: only the dead pid can explain a prompt takeover.
+    const store = await openStore(dir, { claimPollMs: 20 });
+    const controller = new AbortController();
+    const blocked = store.claim(key, { signal: controller.signal });
+    await new Promise((r) => setTimeout(r, 150));
+    controller.abort(new Error('owner alive'));
+    await assert.rejects(blocked, /owner alive/, 'a live owner keeps its claim');
+    owner.process.kill('SIGKILL');
+    assert.equal((await owner.exit).signal, 'SIGKILL');
+    const started = Date.now();
+    const claim = await store.claim(key);
+    assert.equal(claim.status, 'owner');
+    assert.ok(Date.now() - started < 5000);
+    await store.put(key, { v: 1 }, provenance('n'));
+    await store.close();
+  });
+
+  it('stays valid when a writer is killed with SIGKILL at random moments', async () => {
+    const dir = freshDir();
+    const random = rng(42);
+    const rounds = 8;
+    for (let round = 0; round < rounds; round++) {
+      const writer = child('put-loop', dir);
+      assert.equal(await writer.line(), 'ready');
+      await new Promise((r) => setTimeout(r, 50 + random() * 500));
+      writer.process.kill('SIGKILL');
+      assert.equal((await writer.exit).signal, 'SIGKILL');
+    }
+    const store = await openStore(dir);
+    const keys = store.keys();
+    assert.ok(keys.length > 0, 'the writer stored something');
+    for (let i = 0; i < ATOMICITY_KEYS; i++) {
+      const key = keyOf(`atomic-${i}`);
+      if (!store.has(key)) continue;
+      // load verifies every blob's sha256; the content must be exactly that of the recorded round.
+      const loaded = await store.load(key);
+      const round = store.record(key)!.provenance.seed!;
+      assert.deepStrictEqual(loaded, atomicityOutputs(i, round));
+    }
+    for (let i = 0; i < ATOMICITY_KEYS; i += 3) {
+      const state = await store.loadProgress(keyOf(`progress-${i}`));
+      if (state !== undefined) assert.deepStrictEqual(state, atomicityOutputs(i, (state['round'] as number)));
+    }
+    // No blob is left unreferenced...
+    const sweep = await store.sweep(() => ({ removeResults: [], removeProgress: [] }), { dryRun: true });
+    assert.equal(sweep.removedBlobs, 0);
+    // ...and no reference count drifted: removing everything through the API frees every blob.
+    for (const key of store.keys()) await store.remove(key);
+    for (let i = 0; i < ATOMICITY_KEYS; i += 3) await store.clearProgress(keyOf(`progress-${i}`));
+    assert.deepEqual(store.stats(), { ...store.stats(), results: 0, progress: 0, blobs: 0, blobBytes: 0 });
+    await store.close();
+  });
+});
