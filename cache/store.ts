@@ -47,6 +47,8 @@ export interface LastRun {
   /** Per input port, what it was bound to (the executor's key components; opaque to the store). */
   readonly inputs: Readonly<Record<string, unknown>>;
   readonly data?: string;
+  /** Digest of a file the node read. */
+  readonly file?: string;
   readonly salt?: string;
 }
 

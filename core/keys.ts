@@ -2,7 +2,7 @@
  * The one function that computes a node instance's cache key.
  *
  * key = sha256(canonical JSON of { format, kind, version, params (defaults applied), inputs (upstream
- * keys), data (dataset fingerprint), salt }). Canonical JSON (RFC 8785) sorts object keys by code point
+ * keys), data (dataset fingerprint), file (digest of a file read), salt }). Canonical JSON (RFC 8785) sorts object keys by code point
  * and fixes number formatting, so formatting, comments, key order, node ids and file locations never
  * reach the hash, while any change upstream does (the key is a Merkle hash of the whole history).
  */
@@ -34,6 +34,8 @@ export interface KeyComponents {
   readonly inputs: Readonly<Record<string, OutputRef | readonly GatheredRef[]>>;
   /** Fingerprint of the dataset the node reads, if any. */
   readonly data?: string;
+  /** sha256 of a file the node reads (an imported checkpoint), if any; its path never counts. */
+  readonly file?: string;
   /** Set in the pipeline to force a new key. */
   readonly salt?: string | number;
 }
@@ -48,7 +50,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 export function nodeKey(components: KeyComponents): NodeKey {
-  const { kind, version, params, inputs, data, salt } = components;
+  const { kind, version, params, inputs, data, file, salt } = components;
   const body = canonicalJson({
     format: KEY_FORMAT,
     kind,
@@ -56,6 +58,7 @@ export function nodeKey(components: KeyComponents): NodeKey {
     params,
     inputs,
     ...(data === undefined ? {} : { data }),
+    ...(file === undefined ? {} : { file }),
     ...(salt === undefined ? {} : { salt }),
   });
   return createHash('sha256').update(body).digest('hex') as NodeKey;

@@ -72,6 +72,8 @@ export interface RunContext<P, I> {
   /** In-progress state of a long node; stored by the executor so a killed run resumes. */
   readonly saveProgress: (state: Record<string, unknown>) => Promise<void>;
   readonly loadProgress: () => Promise<Record<string, unknown> | undefined>;
+  /** Absolute path of the file named by the kind's `readsFile`, the one whose digest is in the key. */
+  readonly file: string | undefined;
   /** Name of the tensor backend chosen for this process (`--backend`), if the node needs one. */
   readonly backend: string | undefined;
 }
@@ -97,6 +99,11 @@ export interface NodeDefinition<
   readonly tensorBackend?: boolean;
   /** The dataset the node reads, given its parameters; its fingerprint enters the key. */
   dataset?(params: Static<P>): unknown;
+  /**
+   * A file the node reads (relative paths are relative to the pipeline file); its sha256 enters the key,
+   * so replacing the file's content re-runs the node and moving it does not.
+   */
+  readsFile?(params: Static<P>): string | undefined;
   /** The seed the node uses, recorded in provenance. */
   seed?(params: Static<P>): number | undefined;
   /** Absent while the kind's science is not built yet: such a node validates and plans but cannot run. */

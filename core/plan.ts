@@ -81,6 +81,7 @@ export function lastRunOf(instance: KeyedInstance): LastRun {
     params: c.params,
     inputs: c.inputs,
     ...(c.data === undefined ? {} : { data: c.data }),
+    ...(c.file === undefined ? {} : { file: c.file }),
     ...(c.salt === undefined ? {} : { salt: String(c.salt) }),
   };
 }
@@ -100,6 +101,7 @@ export function whyChanged(now: KeyComponents, last: LastRun | undefined): strin
     else if (canonicalJson(before) !== canonicalJson(after)) reasons.push(`input ${port} changed`);
   }
   if ((last.data ?? '') !== (now.data ?? '')) reasons.push('dataset changed');
+  if ((last.file ?? '') !== (now.file ?? '')) reasons.push('file content changed');
   if ((last.salt ?? '') !== (now.salt === undefined ? '' : String(now.salt))) reasons.push('salt changed');
   return reasons.length > 0 ? reasons.join('; ') : 'result no longer in the cache';
 }

@@ -7,6 +7,7 @@ import { evaluate } from './evaluate.js';
 import { figure } from './figure.js';
 import { init } from './init.js';
 import { interpolate } from './interpolate.js';
+import { loadCheckpoint } from './load-checkpoint.js';
 import { lotteryReset } from './lottery-reset.js';
 import { prune } from './prune.js';
 import { trainDense } from './train-dense.js';
@@ -22,4 +23,5 @@ export const builtinKinds: readonly AnyNodeDefinition[] = [
   bezierFit,
   evaluate,
   figure,
+  loadCheckpoint,
 ];

@@ -1,4 +1,5 @@
 /** Commands that read or manage the cache: show, gc, pin, cache export/import, export. */
+import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import ms from 'ms';
@@ -6,6 +7,7 @@ import { exportBundle, importBundle } from '../../cache/bundle.js';
 import { collectGarbage } from '../../cache/gc.js';
 import type { CacheStore, ResultRecord } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
+import type { Checkpoint } from '../values.js';
 import { analyzeOrExit, cacheOption, collect, jsonOption, kindsOption, openCache, setOption, type AnalysisOptions, type CacheOptions } from './common.js';
 import { printJson, UsageError } from './output.js';
 
@@ -187,6 +189,43 @@ export function registerCacheCommands(cli: Command): void {
         await store.pin(key, label);
         if (opts.json) printJson({ key, label });
         else process.stdout.write(`pinned ${key.slice(0, 12)} as '${label}'\n`);
+      });
+    });
+
+  cli
+    .command('export')
+    .description('write a cached checkpoint (weights and masks) as .safetensors; read it back with a load-checkpoint node')
+    .argument('<target>', 'node or instance id (with --pipeline), or a key / key prefix')
+    .requiredOption('--out <file>', '.safetensors file to write')
+    .option('--port <name>', 'output port holding the checkpoint (default: the only Checkpoint output)')
+    .option('--pipeline <file>', 'pipeline file whose node ids to resolve')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .action(async (target: string, opts: TargetOptions & { out: string; port?: string }) => {
+      await withStore(opts, opts.pipeline, async (store) => {
+        const key = await resolveTarget(target, opts, store);
+        if (!store.has(key)) throw new UsageError(`no cached result for ${target}; run the pipeline first`);
+        const outputs = await store.load(key);
+        const isCheckpoint = (v: unknown): v is Checkpoint =>
+          typeof v === 'object' && v !== null && 'model' in v && 'tensors' in v && 'masks' in v;
+        const ports = Object.keys(outputs).filter((p) => isCheckpoint(outputs[p]));
+        const port = opts.port ?? (ports.length === 1 ? ports[0] : undefined);
+        if (port === undefined || !isCheckpoint(outputs[port])) {
+          throw new UsageError(
+            opts.port
+              ? `output '${opts.port}' of ${target} is not a checkpoint; checkpoint outputs: ${ports.join(', ') || 'none'}`
+              : `${target} has ${ports.length} checkpoint outputs (${ports.join(', ') || 'none'}); choose one with --port`,
+          );
+        }
+        const { checkpointToSafetensors } = await import('../nn/safetensors.js');
+        const checkpoint = outputs[port];
+        const bytes = checkpointToSafetensors(checkpoint);
+        await writeFile(opts.out, bytes);
+        const summary = { key, port, out: opts.out, bytes: bytes.length, tensors: Object.keys(checkpoint.tensors).length, masks: Object.keys(checkpoint.masks).length };
+        if (opts.json) printJson(summary);
+        else process.stdout.write(`wrote ${summary.tensors} tensor(s) and ${summary.masks} mask(s) of ${target}.${port} to ${opts.out} (${bytes.length} bytes)\n`);
       });
     });
 

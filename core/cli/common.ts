@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { CacheStore } from '../../cache/store.js';
-import { datasetFingerprint } from '../data/index.js';
+import { datasetFingerprint, fileDigest } from '../data/index.js';
 import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
 import { analyze, type ValidGraph } from '../lang/analyze.js';
 import { EXIT, reportDiagnostics } from './output.js';
@@ -45,6 +45,7 @@ export async function analyzeOrExit(file: string, options: AnalysisOptions): Pro
     registry,
     set: options.set,
     fingerprint: (dataset) => datasetFingerprint(dataset as never),
+    fileDigest,
   });
   if (result.ok) return result.graph;
   reportDiagnostics(result.problems, result.usage, result.sources, Boolean(options.json));

@@ -9,6 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { datasetFiles } from './files.js';
 import { DataFileError } from './idx.js';
 import { resolveDatasetSpec, type DatasetSpec } from './spec.js';
+import { canonicalJson } from '../keys.js';
 
 /** Bump when loading or preprocessing changes meaning, so old fingerprints no longer match. */
 export const DATA_FORMAT_VERSION = 1;
@@ -29,18 +30,6 @@ export function fileDigest(file: string): string {
   const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
   fileDigests.set(memoKey, digest);
   return digest;
-}
-
-/** JSON with object keys sorted by code point, so field order never changes a fingerprint. */
-export function sortedJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(sortedJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${sortedJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** The dataset's fingerprint: lowercase hex sha256. */
@@ -65,6 +54,6 @@ export function datasetFingerprint(spec: DatasetSpec): string {
   }
   // MNIST and an `idx` spec pointing at the same bytes describe the same data.
   const family = rest.name === 'mnist' || rest.name === 'fashion-mnist' ? 'idx' : rest.name;
-  const canonical = sortedJson({ version: DATA_FORMAT_VERSION, spec: { ...rest, name: family }, content });
+  const canonical = canonicalJson({ version: DATA_FORMAT_VERSION, spec: { ...rest, name: family }, content });
   return createHash('sha256').update(canonical).digest('hex');
 }

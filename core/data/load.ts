@@ -7,7 +7,7 @@ import { datasetFingerprint } from './fingerprint.js';
 import { datasetFiles } from './files.js';
 import { DataFileError, readIdxPair } from './idx.js';
 import { Rng } from './random.js';
-import { sortedJson } from './fingerprint.js';
+import { canonicalJson } from '../keys.js';
 import { resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from './spec.js';
 
 /** One split: `x` holds n samples row-major ([n, ...sampleShape]), `y` their class indices. */
@@ -155,7 +155,7 @@ const memo = new Map<string, Dataset>();
  */
 export function loadDataset(spec: DatasetSpec): Dataset {
   const resolved = resolveDatasetSpec(spec);
-  const key = sortedJson(resolved);
+  const key = canonicalJson(resolved);
   const hit = memo.get(key);
   if (hit) {
     memo.delete(key);

@@ -166,6 +166,7 @@ function taskOf(instance: KeyedInstance, graph: ValidGraph, device: number | und
     params: instance.params,
     inputs: instance.components.inputs,
     pipeline: graph.file,
+    ...(instance.filePath ? { file: instance.filePath } : {}),
     ...(gitCommit ? { gitCommit } : {}),
     ...(device === undefined ? {} : { device }),
   };

@@ -42,6 +42,7 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
       saveProgress: (state) => env.store.saveProgress(task.key, state),
       loadProgress: () => env.store.loadProgress(task.key),
       backend: backend?.name,
+      file: task.file,
     });
     hooks.signal.throwIfAborted();
     for (const port of Object.keys(kind.outputs)) {

@@ -16,6 +16,8 @@ export interface Task {
   readonly version: number;
   readonly params: Record<string, unknown>;
   readonly inputs: KeyComponents['inputs'];
+  /** Absolute path of the file the node reads, if its kind reads one. */
+  readonly file?: string;
   /** Pipeline file, for provenance. */
   readonly pipeline: string;
   readonly gitCommit?: string;

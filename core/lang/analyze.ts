@@ -2,6 +2,7 @@
  * Analysis: a pipeline file to a validated, keyed graph of node instances, or every problem found.
  * Nothing here runs a node or loads a tensor backend.
  */
+import { dirname, resolve } from 'node:path';
 import type { NodeKey } from '../brand.js';
 import { nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
 import type { KindRegistry } from '../registry.js';
@@ -14,6 +15,8 @@ export interface KeyedInstance extends Instance {
   readonly key: NodeKey;
   /** What went into the key, for plans and provenance. */
   readonly components: KeyComponents;
+  /** Absolute path of the file the node reads (`readsFile`), whose digest is in the key. */
+  readonly filePath?: string;
 }
 
 export interface ValidGraph {
@@ -34,6 +37,8 @@ export interface AnalyzeOptions {
   readonly set?: readonly string[];
   /** Fingerprint of a dataset a node reads (its files' digest); throws when the dataset is unusable. */
   readonly fingerprint?: (dataset: unknown) => string;
+  /** sha256 of a file a node reads; throws when it cannot be read. */
+  readonly fileDigest?: (path: string) => string;
 }
 
 export function analyze(file: string, options: AnalyzeOptions): Analysis {
@@ -67,13 +72,27 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
         : { key: keyed.get(binding.instance)!.key, port: binding.port };
     }
     let data: string | undefined;
+    let file: string | undefined;
+    let filePath: string | undefined;
+    const at = (param: string) =>
+      instance.decl.file.at(['nodes', instance.decl.localId, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
     const dataset = instance.kind.dataset?.(instance.params as never);
     if (dataset !== undefined && options.fingerprint) {
       try {
         data = options.fingerprint(dataset);
       } catch (e) {
-        const path = instance.decl.raw.with && 'dataset' in instance.decl.raw.with ? ['with', 'dataset'] : [];
-        problems.push(instance.decl.file.at(['nodes', instance.decl.localId, ...path], `dataset: ${(e as Error).message}`));
+        problems.push({ ...at('dataset'), message: `dataset: ${(e as Error).message}` });
+        continue;
+      }
+    }
+    const read = instance.kind.readsFile?.(instance.params as never);
+    if (read !== undefined && options.fileDigest) {
+      const path = resolve(dirname(instance.decl.file.absolute), read);
+      try {
+        file = options.fileDigest(path);
+        filePath = path;
+      } catch (e) {
+        problems.push({ ...at('path'), message: `cannot read ${read}: ${(e as Error).message}` });
         continue;
       }
     }
@@ -83,9 +102,10 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
       params: instance.params,
       inputs,
       ...(data === undefined ? {} : { data }),
+      ...(file === undefined ? {} : { file }),
       ...(instance.salt === undefined ? {} : { salt: instance.salt }),
     };
-    keyed.set(instance.id, { ...instance, key: nodeKey(components), components });
+    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, ...(filePath ? { filePath } : {}) });
   }
   if (problems.length > 0) return fail(problems);
   return {
