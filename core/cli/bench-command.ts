@@ -1,7 +1,8 @@
 /** `sparsegraph bench`: the speed figures the project tracks (BENCHMARKS.md records them). */
+import os from 'node:os';
 import type { Command } from 'commander';
 import { jsonOption } from './common.js';
-import { printJson } from './output.js';
+import { printJson, UsageError } from './output.js';
 
 const AREAS = ['plan', 'cache', 'nn'] as const;
 
@@ -15,14 +16,19 @@ export function registerBenchCommand(cli: Command): void {
       const areas = opts.only ? [opts.only] : [...AREAS];
       const results: Record<string, number | string> = {};
       for (const area of areas) {
-        if (!AREAS.includes(area as (typeof AREAS)[number])) throw new Error(`unknown bench area '${area}'`);
+        if (!AREAS.includes(area as (typeof AREAS)[number])) throw new UsageError(`unknown bench area '${area}'; areas: ${AREAS.join(', ')}`);
         if (!opts.json) process.stderr.write(`bench: ${area}...\n`);
         const figures = await runArea(area as (typeof AREAS)[number]);
         Object.assign(results, figures);
         if (!opts.json) for (const [k, v] of Object.entries(figures)) process.stdout.write(`${k.padEnd(48)} ${typeof v === 'number' ? formatNumber(v) : v}\n`);
       }
-      if (opts.json) printJson(results);
+      if (opts.json) printJson({ machine: machine(), ...results });
     });
+}
+
+/** What the figures were measured on, so BENCHMARKS.md entries can be compared. */
+function machine(): Record<string, string | number> {
+  return { node: process.version, platform: `${os.platform()} ${os.arch()}`, cpus: os.availableParallelism(), cpu: os.cpus()[0]?.model ?? 'unknown' };
 }
 
 function formatNumber(v: number): string {
@@ -44,7 +50,10 @@ async function runArea(area: (typeof AREAS)[number]): Promise<Record<string, num
         rmSync(dir, { recursive: true, force: true });
       }
     }
-    case 'nn':
-      return (await import('../../bench/nn.js')).benchNumerics({});
+    case 'nn': {
+      const nn = await import('../../bench/nn.js');
+      const figures = await nn.benchNumerics({});
+      return { 'nn.backend': nn.benchBackendName(), ...figures };
+    }
   }
 }

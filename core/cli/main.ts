@@ -10,7 +10,7 @@ import { InlineRunner } from '../exec/inline-runner.js';
 import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
 import { WorkerPoolRunner } from '../exec/worker-pool.js';
 import type { ValidGraph } from '../lang/analyze.js';
-import { toDot, toMermaid } from '../lang/render-graph.js';
+import { toDot, toJsonGraph, toMermaid } from '../lang/render-graph.js';
 import { matchInstances, planGraph, type PlanEntry } from '../plan.js';
 import { packageVersion } from '../version.js';
 import { EXIT, paint, printJson, reportDiagnostics, UsageError } from './output.js';
@@ -107,9 +107,11 @@ function program(): Command {
     .addOption(new Option('--format <format>', 'output format').choices(['dot', 'mermaid']).default('dot'))
     .addOption(setOption())
     .addOption(kindsOption())
+    .addOption(jsonOption())
     .action(async (file: string, opts: AnalysisOptions & { format: 'dot' | 'mermaid' }) => {
       const graph = await analyzeOrExit(file, opts);
-      process.stdout.write(opts.format === 'dot' ? toDot(graph) : toMermaid(graph));
+      if (opts.json) printJson(toJsonGraph(graph));
+      else process.stdout.write(opts.format === 'dot' ? toDot(graph) : toMermaid(graph));
     });
 
   cli

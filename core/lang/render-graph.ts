@@ -1,4 +1,4 @@
-/** The instance graph as Graphviz DOT or Mermaid text, for `sparsegraph graph`. */
+/** The instance graph as Graphviz DOT, Mermaid text or JSON, for `sparsegraph graph`. */
 import type { ValidGraph } from './analyze.js';
 
 function edges(graph: ValidGraph): { from: string; to: string; label: string }[] {
@@ -29,4 +29,11 @@ export function toMermaid(graph: ValidGraph): string {
   for (const i of graph.instances) lines.push(`  ${ids.get(i.id)}["${esc(i.id)}<br/><i>${i.kind.kind}</i>"]`);
   for (const e of edges(graph)) lines.push(`  ${ids.get(e.from)} -->|${esc(e.label)}| ${ids.get(e.to)}`);
   return `${lines.join('\n')}\n`;
+}
+
+export function toJsonGraph(graph: ValidGraph): { nodes: { id: string; node: string; kind: string; key: string; coords: object }[]; edges: { from: string; to: string; label: string }[] } {
+  return {
+    nodes: graph.instances.map((i) => ({ id: i.id, node: i.nodeId, kind: i.kind.kind, key: i.key, coords: i.coords })),
+    edges: edges(graph),
+  };
 }

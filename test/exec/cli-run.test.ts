@@ -111,3 +111,31 @@ test('kill -9 at random moments, then a re-run: the cache stays valid and the re
   assert.equal(final.code, 0, final.stderr);
   assert.deepEqual(await totals(file, cache), expected);
 });
+
+test('Ctrl-C stops running nodes, keeps finished results and saved progress, and exits 130', async () => {
+  const dir = tempDir();
+  const file = writePipeline(
+    dir,
+    'p.yaml',
+    `sparsegraph: 1
+name: interrupt
+nodes:
+  quick: { kind: test-constant, with: { v: 2 } }
+  long: { kind: test-slow-walk, with: { steps: 400, ms: 10 } }
+`,
+  );
+  const cache = join(dir, 'cache');
+  const stopped = await cli(['run', file, '--cache', cache, '--jobs', '2'], { interruptAfterMs: 1500 });
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /interrupted: stopping running nodes; finished results are kept/);
+  const graph = graphOf(file);
+  const store = await openStore(cache);
+  try {
+    assert.equal(store.has(graph.byId.get('quick')!.key), true);
+    assert.equal(store.has(graph.byId.get('long')!.key), false);
+    const saved = await store.loadProgress(graph.byId.get('long')!.key);
+    assert.ok(typeof saved?.['step'] === 'number' && saved['step'] > 0, 'the long node saved its progress');
+  } finally {
+    await store.close();
+  }
+});

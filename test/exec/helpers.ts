@@ -50,7 +50,10 @@ export interface Ran {
   stderr: string;
 }
 
-export function cli(args: string[], options: { killAfterMs?: number; env?: Record<string, string> } = {}): Promise<Ran> {
+export function cli(
+  args: string[],
+  options: { killAfterMs?: number; interruptAfterMs?: number; env?: Record<string, string> } = {},
+): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       env: { ...process.env, SPARSEGRAPH_KINDS: kindsModule, NO_COLOR: '1', ...options.env },
@@ -61,6 +64,7 @@ export function cli(args: string[], options: { killAfterMs?: number; env?: Recor
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
+    if (options.interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
