@@ -84,7 +84,10 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
       }
       const refs: ResolvedRef[] = [];
       for (const [label, text, refAt] of entries) {
-        const ref = resolveRef(text, decl, spec, port, byId, kinds, (message) => problems.push(decl.file.at(refAt, message)));
+        const ref = resolveRef(text, decl, spec, port, byId, kinds, (message) => {
+          if (message === undefined) broken.add(decl.id);
+          else problems.push(decl.file.at(refAt, message));
+        });
         if (ref) {
           refs.push({ label, ...ref });
           graph.setEdge(ref.node, decl.id);
@@ -122,7 +125,8 @@ function resolveRef(
   port: string,
   byId: ReadonlyMap<string, NodeDecl>,
   kinds: ReadonlyMap<string, AnyNodeDefinition>,
-  report: (message: string) => void,
+  /** Called with a message for a problem of this reference, or undefined when it is reported elsewhere. */
+  report: (message: string | undefined) => void,
 ): { node: string; port: string } | undefined {
   const dot = text.indexOf('.');
   const local = dot < 0 ? text : text.slice(0, dot);
@@ -133,11 +137,17 @@ function resolveRef(
     const visible = [...byId.keys()]
       .filter((id) => !decl.prefix || id.startsWith(`${decl.prefix}/`))
       .map((id) => (decl.prefix ? id.slice(decl.prefix.length + 1) : id));
-    report(`unknown node '${local}'${didYouMean(local, visible)}`);
+    const imported = visible.filter((id) => id.endsWith(`/${local}`));
+    const hint = imported.length > 0 ? ` (did you mean '${imported[0]}'? imported nodes are named PREFIX/NODE)` : didYouMean(local, visible);
+    report(`unknown node '${local}'${hint}`);
     return undefined;
   }
   const kind = kinds.get(node);
-  if (!kind) return undefined; // its unknown kind is reported already
+  if (!kind) {
+    // Its unknown kind is reported already; this node cannot be connected, silently.
+    report(undefined);
+    return undefined;
+  }
   const accepted = acceptedTypes(spec);
   const want = accepted.join(' or ');
   const outputs = Object.entries(kind.outputs);

@@ -8,7 +8,7 @@ import type { ConnectedDecl } from './connect.js';
 import type { Diagnostic } from './diagnostics.js';
 import { interpolate, type InterpolationProblem } from './interpolate.js';
 import type { KindDefaults, NodeDecl, Origin } from './load.js';
-import { checkAgainst } from './schema-check.js';
+import { checkAgainst, nonFinite } from './schema-check.js';
 import type { YamlPath } from './source.js';
 
 export type Binding =
@@ -29,6 +29,8 @@ export interface Instance {
   readonly params: Record<string, unknown>;
   readonly inputs: ReadonlyMap<string, Binding>;
   readonly salt?: string | number;
+  /** Which node introduced each sweep axis of `coords`, for messages. */
+  readonly sweptBy: ReadonlyMap<string, string>;
 }
 
 type Scalar = string | number | boolean;
@@ -62,58 +64,84 @@ export function expand(
   const byNode = new Map<string, Instance[]>();
   const instances: Instance[] = [];
   for (const cd of decls) {
-    if (broken.has(cd.decl.id)) {
-      byNode.set(cd.decl.id, []);
-      continue;
-    }
+    byNode.set(cd.decl.id, []);
+    const upstreamBroken = [...cd.inputs.values()].some(({ refs }) => refs.some((r) => byNode.get(r.node)?.length === 0));
     const own = ownSweep(cd.decl, problems);
-    const inherited = inheritedCombos(cd, byNode);
-    if (own === undefined || inherited === undefined) {
-      byNode.set(cd.decl.id, []);
+    if (broken.has(cd.decl.id) || upstreamBroken || own === undefined) {
+      // Not expanded (its inputs cannot be bound), but its own parameters are still checked.
+      problems.push(...checkParamsAlone(cd, defaults));
       continue;
     }
-    const inheritedAxes = new Set(inherited.flatMap((c) => Object.keys(c.coords)));
-    const clash = own.axes.find((a) => inheritedAxes.has(a));
+    const inherited = inheritedCombos(cd, byNode);
+    const clash = own.axes.map((axis) => ({ axis, from: inherited.find((c) => axis in c.coords)?.sweptBy.get(axis) })).find((c) => c.from);
     if (clash) {
-      const key = cd.decl.raw.matrix ? 'matrix' : 'foreach';
-      problems.push(cd.decl.file.at(['nodes', cd.decl.localId, key], `sweep axis '${clash}' is already swept by an upstream node; name it differently`, 'key'));
-      byNode.set(cd.decl.id, []);
+      const at: YamlPath = cd.decl.raw.matrix ? ['nodes', cd.decl.localId, 'matrix', clash.axis] : ['nodes', cd.decl.localId, 'foreach'];
+      problems.push(cd.decl.file.at(at, `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently`, 'key'));
       continue;
     }
     const made: Instance[] = [];
+    const perInstance: { id: string; problems: Diagnostic[] }[] = [];
     for (const combo of inherited) {
       for (const point of own.points) {
         const coords = { ...combo.coords, ...point.coords };
         const item = point.item !== undefined ? point.item : Object.keys(coords).length > 0 ? coords : undefined;
-        const instance = makeInstance(cd, coords, item, combo.picks, byNode, defaults, problems);
-        if (instance) made.push(instance);
+        const result = makeInstance(cd, coords, item, combo, byNode, defaults);
+        perInstance.push({ id: instanceId(cd.decl.id, coords), problems: result.problems });
+        if (result.instance) made.push(result.instance);
       }
     }
+    problems.push(...mergeInstanceProblems(perInstance));
+    if (made.length < perInstance.length) continue;
     byNode.set(cd.decl.id, made);
     instances.push(...made);
   }
   return { instances, problems };
 }
 
+/**
+ * A problem every instance of a sweep has is said once; one that only some instances have names them,
+ * since it depends on their sweep item.
+ */
+function mergeInstanceProblems(perInstance: readonly { id: string; problems: Diagnostic[] }[]): Diagnostic[] {
+  const seen = new Map<string, { problem: Diagnostic; ids: string[] }>();
+  for (const { id, problems } of perInstance) {
+    for (const problem of problems) {
+      const key = JSON.stringify([problem.file, problem.range, problem.message]);
+      const entry = seen.get(key);
+      if (entry) entry.ids.push(id);
+      else seen.set(key, { problem, ids: [id] });
+    }
+  }
+  const merged: Diagnostic[] = [];
+  for (const { problem, ids } of seen.values()) {
+    if (ids.length === perInstance.length) merged.push(problem);
+    else for (const id of ids) merged.push({ ...problem, message: `${problem.message} (in ${id})` });
+  }
+  return merged;
+}
+
 interface Combo {
   readonly coords: Coordinates;
   /** The instance chosen for each upstream node. */
   readonly picks: ReadonlyMap<string, Instance>;
+  /** Which upstream node each axis comes from, for messages. */
+  readonly sweptBy: ReadonlyMap<string, string>;
 }
 
-function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>): Combo[] | undefined {
+function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>): Combo[] {
   const upstream = new Set<string>();
   for (const { spec, refs } of cd.inputs.values()) if (!spec.gather) for (const r of refs) upstream.add(r.node);
-  let combos: Combo[] = [{ coords: {}, picks: new Map() }];
+  let combos: Combo[] = [{ coords: {}, picks: new Map(), sweptBy: new Map() }];
   for (const node of upstream) {
-    const options = byNode.get(node);
-    if (!options || options.length === 0) return undefined; // upstream failed; already reported
+    const options = byNode.get(node) ?? [];
     const next: Combo[] = [];
     for (const combo of combos) {
       for (const option of options) {
         const compatible = Object.entries(option.coords).every(([a, v]) => !(a in combo.coords) || combo.coords[a] === v);
         if (!compatible) continue;
-        next.push({ coords: { ...combo.coords, ...option.coords }, picks: new Map([...combo.picks, [node, option]]) });
+        const sweptBy = new Map(combo.sweptBy);
+        for (const axis of Object.keys(option.coords)) if (!sweptBy.has(axis)) sweptBy.set(axis, option.sweptBy.get(axis) ?? option.nodeId);
+        next.push({ coords: { ...combo.coords, ...option.coords }, picks: new Map([...combo.picks, [node, option]]), sweptBy });
       }
     }
     combos = next;
@@ -186,21 +214,9 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
-function makeInstance(
-  cd: ConnectedDecl,
-  coords: Coordinates,
-  item: unknown,
-  picks: ReadonlyMap<string, Instance>,
-  byNode: ReadonlyMap<string, Instance[]>,
-  defaults: KindDefaults,
-  problems: Diagnostic[],
-): Instance | undefined {
+/** The parameters a node instance gets: the kind's defaults from `defaults:`, then its own `with:`. */
+function writtenParams(cd: ConnectedDecl, defaults: KindDefaults): { raw: Record<string, unknown>; origins: Map<string, Origin> } {
   const { decl, kind } = cd;
-  const id = instanceId(decl.id, coords);
-  // A problem names the instance only when it depends on the sweep item; otherwise sweep instances
-  // repeat it word for word and it is reported once.
-  const itemSuffix = Object.keys(coords).length > 0 ? ` (in ${id})` : '';
-  const suffixFor = (value: unknown) => (JSON.stringify(value ?? null).includes('${item') ? itemSuffix : '');
   const origins = new Map<string, Origin>();
   const raw: Record<string, unknown> = {};
   for (const [name, entry] of defaults.get(kind.kind) ?? []) {
@@ -209,33 +225,84 @@ function makeInstance(
   }
   for (const [name, value] of Object.entries(decl.raw.with ?? {})) {
     raw[name] = value;
-    origins.set(name, { file: decl.file, path: ['nodes', decl.localId, 'with', name] });
+    const whole = typeof value === 'string' ? /^\$\{\s*params\.([A-Za-z0-9_-]+)\s*\}$/.exec(value) : null;
+    // A value passed in by an importer is reported where the importer wrote it.
+    const imported = whole ? decl.paramOrigins.get(whole[1]!) : undefined;
+    origins.set(name, imported ?? { file: decl.file, path: ['nodes', decl.localId, 'with', name] });
   }
-  const before = problems.length;
+  return { raw, origins };
+}
+
+const mentionsItem = (value: unknown) => JSON.stringify(value ?? null).includes('${item');
+
+/**
+ * Resolves and checks one instance's parameters. With `item` unknown (the node cannot be expanded),
+ * values that depend on the sweep item are left out, and so are the problems they could cause.
+ */
+function resolveParams(
+  cd: ConnectedDecl,
+  defaults: KindDefaults,
+  item: unknown,
+  itemKnown: boolean,
+): { params?: Record<string, unknown>; problems: Diagnostic[] } {
+  const { decl, kind } = cd;
+  const { raw, origins } = writtenParams(cd, defaults);
+  const problems: Diagnostic[] = [];
   const params: Record<string, unknown> = {};
+  const skipped = new Set<string>();
   for (const [name, value] of Object.entries(raw)) {
+    if (!itemKnown && mentionsItem(value)) {
+      skipped.add(name);
+      continue;
+    }
     const origin = origins.get(name)!;
     const found: InterpolationProblem[] = [];
     params[name] = interpolate(value, { params: decl.params, item }, origin.path, found);
-    for (const p of found) problems.push(origin.file.at(p.path, p.message + suffixFor(value)));
+    for (const p of found) problems.push(origin.file.at(p.path, p.message));
+    if (found.length > 0) skipped.add(name);
   }
-  const saltProblems: InterpolationProblem[] = [];
-  const salt = interpolate(decl.raw.salt, { params: decl.params, item }, ['nodes', decl.localId, 'salt'], saltProblems);
-  for (const p of saltProblems) problems.push(decl.file.at(p.path, p.message + suffixFor(decl.raw.salt)));
-  if (problems.length > before) return undefined;
-
+  for (const name of skipped) delete params[name];
   for (const p of checkAgainst(kind.params, params, [], 'parameter')) {
     const name = p.path[0];
     const origin = typeof name === 'string' ? origins.get(name) : undefined;
-    const suffix = typeof name === 'string' ? suffixFor(raw[name]) : '';
+    if (p.which === 'key' && /^missing required/.test(p.message) && [...skipped].some((n) => p.message.includes(`'${n}'`))) continue;
     if (origin) {
-      problems.push(origin.file.at([...origin.path, ...p.path.slice(1)], p.message + suffix, p.which));
+      problems.push(origin.file.at([...origin.path, ...p.path.slice(1)], p.message, p.which));
     } else {
       const withPath: YamlPath = decl.raw.with ? ['nodes', decl.localId, 'with'] : ['nodes', decl.localId];
       problems.push(decl.file.at(withPath, `${p.message} of node '${decl.id}' (${kind.kind})`, 'key'));
     }
   }
-  if (problems.length > before) return undefined;
+  const infinite = nonFinite(params);
+  if (infinite) {
+    const name = String(infinite.path[0]);
+    const origin = origins.get(name) ?? { file: decl.file, path: ['nodes', decl.localId] };
+    problems.push(
+      origin.file.at([...origin.path, ...infinite.path.slice(1)], `parameter '${infinite.path.join('.')}' must be a finite number, got number ${infinite.value}`),
+    );
+  }
+  return problems.length > 0 || skipped.size > 0 ? { problems } : { params, problems };
+}
+
+/** The checks a node gets when it cannot be expanded (a reference or an upstream node is broken). */
+function checkParamsAlone(cd: ConnectedDecl, defaults: KindDefaults): Diagnostic[] {
+  return resolveParams(cd, defaults, undefined, false).problems;
+}
+
+function makeInstance(
+  cd: ConnectedDecl,
+  coords: Coordinates,
+  item: unknown,
+  combo: Combo,
+  byNode: ReadonlyMap<string, Instance[]>,
+  defaults: KindDefaults,
+): { instance?: Instance; problems: Diagnostic[] } {
+  const { decl, kind } = cd;
+  const { params, problems } = resolveParams(cd, defaults, item, true);
+  const saltProblems: InterpolationProblem[] = [];
+  const salt = interpolate(decl.raw.salt, { params: decl.params, item }, ['nodes', decl.localId, 'salt'], saltProblems);
+  for (const p of saltProblems) problems.push(decl.file.at(p.path, p.message));
+  if (!params || problems.length > 0) return { problems };
 
   const inputs = new Map<string, Binding>();
   for (const [port, { spec, refs }] of cd.inputs) {
@@ -246,17 +313,23 @@ function makeInstance(
       inputs.set(port, { gather: true, items });
     } else {
       const ref = refs[0]!;
-      inputs.set(port, { gather: false, instance: picks.get(ref.node)!.id, port: ref.port });
+      inputs.set(port, { gather: false, instance: combo.picks.get(ref.node)!.id, port: ref.port });
     }
   }
+  const sweptBy = new Map(combo.sweptBy);
+  for (const axis of Object.keys(coords)) if (!sweptBy.has(axis)) sweptBy.set(axis, decl.id);
   return {
-    id,
-    nodeId: decl.id,
-    coords,
-    kind,
-    decl,
-    params,
-    inputs,
-    ...(salt === undefined ? {} : { salt: salt as string | number }),
+    problems,
+    instance: {
+      id: instanceId(decl.id, coords),
+      nodeId: decl.id,
+      coords,
+      kind,
+      decl,
+      params,
+      inputs,
+      sweptBy,
+      ...(salt === undefined ? {} : { salt: salt as string | number }),
+    },
   };
 }

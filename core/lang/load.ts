@@ -7,8 +7,9 @@ import { parse as parseYaml } from 'yaml';
 import type { KindRegistry } from '../registry.js';
 import { formatDiagnostic, type Diagnostic, type SourceFiles } from './diagnostics.js';
 import { interpolate, type InterpolationProblem } from './interpolate.js';
-import { pipelineSchema } from './schema.js';
+import { structure } from './schema.js';
 import { checkAgainst, didYouMean } from './schema-check.js';
+import { Type } from '@sinclair/typebox';
 import { SourceFile, type YamlPath } from './source.js';
 
 /** Where a value was written, so a later problem with it points there. */
@@ -60,6 +61,8 @@ export interface NodeDecl {
   readonly raw: RawNode;
   /** The declaring file's params after imports' and --set overrides. */
   readonly params: Readonly<Record<string, unknown>>;
+  /** Params whose value was written in another file (an importer's `params:`), and where. */
+  readonly paramOrigins: ReadonlyMap<string, Origin>;
 }
 
 /** Per kind, each defaulted parameter's value and where it was written. */
@@ -102,6 +105,7 @@ export function loadPipeline(
   overrides: readonly ParamOverride[] = [],
 ): LoadResult {
   const loader = new Loader(registry, sources);
+  loader.markRoot(resolve(rootPath));
   const root = loader.unit(rootPath, resolve(rootPath), '', undefined, [], overrides);
   return {
     pipeline: root ? { root: root.file, name: root.name, nodes: loader.nodes, defaults: loader.defaults } : undefined,
@@ -116,13 +120,16 @@ class Loader {
   readonly nodes: NodeDecl[] = [];
   readonly defaults: KindDefaults = new Map();
   private readonly declared = new Map<string, NodeDecl>();
-  private readonly structure;
+  /** Files loaded into each namespace, to catch one file imported twice into the same one. */
+  private readonly loadedInto = new Map<string, Origin | undefined>();
 
   constructor(
     private readonly registry: KindRegistry,
     private readonly sources: SourceFiles,
-  ) {
-    this.structure = pipelineSchema(registry, { perKind: false });
+  ) {}
+
+  markRoot(absolute: string): void {
+    this.loadedInto.set(JSON.stringify([absolute, '']), undefined);
   }
 
   /**
@@ -149,17 +156,25 @@ class Loader {
       this.problems.push(file.at([], 'a pipeline file must be a map with sparsegraph, name and nodes'));
       return undefined;
     }
-    const structural = checkAgainst(this.structure, file.data, []);
+    // The file's own keys first, then each node: a problem in one place does not hide the others.
+    const structural = checkAgainst(structure.file, file.data, []);
     for (const p of structural) this.problems.push(file.at(p.path, p.message, p.which));
-    if (structural.length > 0) return undefined;
+    const broken = new Set(structural.map((p) => String(p.path[0] ?? '')));
     const raw = file.data as RawFile;
-
-    const params = this.params(file, raw, importedParams, overrides);
-    for (const [i, entry] of (raw.imports ?? []).entries()) {
-      this.importUnit(file, params, prefix, i, entry, [...chain, absolute]);
+    if (broken.has('nodes') || broken.has('') && !('nodes' in raw)) return undefined;
+    const nodes: [string, RawNode][] = [];
+    for (const [localId, node] of Object.entries(raw.nodes ?? {})) {
+      const problems = checkAgainst(structure.node, node, ['nodes', localId]);
+      for (const p of problems) this.problems.push(file.at(p.path, p.message, p.which));
+      if (problems.length === 0) nodes.push([localId, node]);
     }
-    this.collectDefaults(file, raw, params);
-    for (const [localId, node] of Object.entries(raw.nodes)) {
+
+    const { params, origins } = this.params(file, broken.has('params') ? {} : (raw.params ?? {}), importedParams, overrides);
+    if (!broken.has('imports')) {
+      for (const [i, entry] of (raw.imports ?? []).entries()) this.importUnit(file, params, prefix, i, entry, [...chain, absolute]);
+    }
+    if (!broken.has('defaults')) this.collectDefaults(file, raw, params);
+    for (const [localId, node] of nodes) {
       const id = prefix ? `${prefix}/${localId}` : localId;
       const previous = this.declared.get(id);
       if (previous) {
@@ -167,7 +182,7 @@ class Loader {
         this.problems.push(file.at(['nodes', localId], `duplicate node id '${id}' (also defined at ${other})`, 'key'));
         continue;
       }
-      const decl: NodeDecl = { id, localId, prefix, file, raw: node, params };
+      const decl: NodeDecl = { id, localId, prefix, file, raw: node, params, paramOrigins: origins };
       this.declared.set(id, decl);
       this.nodes.push(decl);
     }
@@ -176,20 +191,25 @@ class Loader {
 
   private params(
     file: SourceFile,
-    raw: RawFile,
+    written: Record<string, unknown>,
     imported: { values: Record<string, unknown>; origin: Origin } | undefined,
     overrides: readonly ParamOverride[],
-  ): Record<string, unknown> {
-    const params: Record<string, unknown> = structuredClone(raw.params ?? {});
+  ): { params: Record<string, unknown>; origins: Map<string, Origin> } {
+    const params: Record<string, unknown> = structuredClone(written);
+    const origins = new Map<string, Origin>();
+    /** Overridden params are not resolved again: their references were resolved where they were written. */
+    const settled = new Set<string>();
     for (const [name, value] of Object.entries(imported?.values ?? {})) {
+      const { origin } = imported!;
       if (!(name in params)) {
-        const { origin } = imported!;
         this.problems.push(
           origin.file.at([...origin.path, name], `imported file ${file.display} has no param '${name}'${didYouMean(name, Object.keys(params))}`, 'key'),
         );
         continue;
       }
       params[name] = value;
+      settled.add(name);
+      origins.set(name, { file: origin.file, path: [...origin.path, name] });
     }
     for (const o of overrides) {
       let target: Record<string, unknown> = params;
@@ -202,6 +222,7 @@ class Loader {
         }
         if (i === o.path.length - 1) {
           target[segment] = o.value;
+          if (i === 0) settled.add(segment);
           break;
         }
         const next = target[segment];
@@ -212,11 +233,41 @@ class Loader {
         target = next as Record<string, unknown>;
       }
     }
-    // Params may refer to each other (`lr: ${params.base_lr}`): resolved once, in declaration order.
-    const problems: InterpolationProblem[] = [];
-    const resolved = interpolate(params, { params }, ['params'], problems) as Record<string, unknown>;
-    for (const p of problems) this.problems.push(file.at(p.path, p.message));
-    return resolved;
+    return { params: this.resolveParams(file, params, settled), origins };
+  }
+
+  /**
+   * Params may refer to each other (`lr: ${params.base_lr}`), in any order: each is resolved on first
+   * use, and a cycle is reported once, at the first param of the cycle.
+   */
+  private resolveParams(file: SourceFile, params: Record<string, unknown>, settled: ReadonlySet<string>): Record<string, unknown> {
+    const resolved = new Map<string, unknown>();
+    const stack: string[] = [];
+    const reportedCycles = new Set<string>();
+    const resolveOne = (name: string): unknown => {
+      if (resolved.has(name)) return resolved.get(name);
+      if (settled.has(name)) return params[name];
+      const at = stack.indexOf(name);
+      if (at >= 0) {
+        const cycle = [...stack.slice(at), name];
+        const id = [...cycle.slice(0, -1)].sort().join(',');
+        if (!reportedCycles.has(id)) {
+          reportedCycles.add(id);
+          this.problems.push(file.at(['params', cycle[0]!], `params refer to each other in a cycle: ${cycle.join(' -> ')}`));
+        }
+        return undefined;
+      }
+      stack.push(name);
+      const problems: InterpolationProblem[] = [];
+      const value = interpolate(params[name], { params: view }, ['params', name], problems);
+      stack.pop();
+      for (const p of problems) this.problems.push(file.at(p.path, p.message));
+      resolved.set(name, value);
+      return value;
+    };
+    // Lookups through this view resolve a param the first time it is read.
+    const view = new Proxy(params, { get: (target, prop) => (typeof prop === 'string' && prop in target ? resolveOne(prop) : undefined) });
+    return Object.fromEntries(Object.keys(params).map((name) => [name, resolveOne(name)]));
   }
 
   private importUnit(
@@ -235,12 +286,22 @@ class Loader {
       this.problems.push(file.at(at, `import cycle: ${cycle.join(' -> ')}`));
       return;
     }
+    const childPrefix = spec.as ? (prefix ? `${prefix}/${spec.as}` : spec.as) : prefix;
+    const display = relative(process.cwd(), absolute) || absolute;
+    const namespace = JSON.stringify([absolute, childPrefix]);
+    if (this.loadedInto.has(namespace)) {
+      const first = this.loadedInto.get(namespace);
+      const line = first ? ` (also at line ${this.sources.position(first.file.display, first.file.rangeOf(first.path)[0]).line})` : '';
+      this.problems.push(
+        file.at(at, `${display} is imported twice into the same namespace${line}; give one import an 'as:' prefix`),
+      );
+      return;
+    }
+    this.loadedInto.set(namespace, { file, path: at });
     const problems: InterpolationProblem[] = [];
     const values = interpolate(spec.params ?? {}, { params }, ['imports', index, 'params'], problems) as Record<string, unknown>;
     for (const p of problems) this.problems.push(file.at(p.path, p.message));
-    const display = relative(process.cwd(), absolute) || absolute;
     const before = this.problems.length;
-    const childPrefix = spec.as ? (prefix ? `${prefix}/${spec.as}` : spec.as) : prefix;
     const loaded = this.unit(display, absolute, childPrefix, { values, origin: { file, path: ['imports', index, 'params'] } }, chain, []);
     if (!loaded && this.problems.length === before + 1 && this.problems[before]?.range === undefined) {
       // The imported file could not be read: say so where the import is written.
@@ -257,6 +318,13 @@ class Loader {
       }
       let table = this.defaults.get(kind);
       if (!table) this.defaults.set(kind, (table = new Map()));
+      // Checked here too, so defaults for a kind no node uses are still checked. Values that depend on a
+      // sweep item are checked per node instead.
+      const definition = this.registry.get(kind)!;
+      const fixed = Object.fromEntries(Object.entries(values).filter(([, v]) => !JSON.stringify(v ?? null).includes('${')));
+      for (const p of checkAgainst(Type.Partial(definition.params), structuredClone(fixed), ['defaults', kind], 'parameter')) {
+        this.problems.push(file.at(p.path, p.message, p.which));
+      }
       // Later files (the importer comes after its imports) override earlier ones.
       for (const [name, value] of Object.entries(values)) {
         const path = ['defaults', kind, name];

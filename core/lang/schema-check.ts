@@ -52,6 +52,23 @@ function pathOf(instancePath: string): (string | number)[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
+function jsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value === 'object' ? 'object' : typeof value;
+}
+
+/** The path of the first number that is not finite (.inf, .nan, 1e400): JSON and keys cannot hold one. */
+export function nonFinite(value: unknown, at: YamlPath = []): { path: YamlPath; value: number } | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path: at, value };
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = nonFinite(v, [...at, Array.isArray(value) ? Number(k) : k]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function typeName(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
@@ -84,14 +101,16 @@ function explain(errors: readonly ErrorObject[], at: YamlPath, subject: string):
   for (const e of errors) {
     const rel = pathOf(e.instancePath);
     const path = [...at, ...rel];
-    const name = rel.length > 0 ? `${subject} '${rel.join('.')}'` : 'value';
+    // Keys of the file are named from its top (`nodes.init.kind`); parameters from their node.
+    const named = subject === 'key' ? path : rel;
+    const name = named.length > 0 ? `${subject} '${named.join('.')}'` : 'value';
     if (unionPaths.has(e.instancePath) && e.keyword !== 'anyOf' && e.keyword !== 'oneOf') continue;
     // `if`/`then` failures are explained by the `required` error that accompanies them.
     if (e.keyword === 'if') continue;
     switch (e.keyword) {
       case 'required': {
         const missing = (e.params as { missingProperty: string }).missingProperty;
-        const where = rel.length > 0 ? ` in '${rel.join('.')}'` : '';
+        const where = named.length > 0 ? ` in '${named.join('.')}'` : '';
         problems.push({ path, which: 'key', message: `missing required ${subject} '${missing}'${where}` });
         break;
       }
@@ -109,6 +128,12 @@ function explain(errors: readonly ErrorObject[], at: YamlPath, subject: string):
       case 'anyOf':
       case 'oneOf': {
         const branches = ((e.schema as unknown[]) ?? []) as Record<string, unknown>[];
+        // A branch of the value's own JSON type that says in words what it expects explains best.
+        const worded = branches.find((b) => typeof b['expected'] === 'string' && b['type'] === jsonType(e.data));
+        if (worded) {
+          problems.push({ path, which: 'value', message: `${name} must be ${String(worded['expected'])}, got ${typeName(e.data)}` });
+          break;
+        }
         const isInterpolation = (b: Record<string, unknown>) => typeof b['pattern'] === 'string' && String(b['pattern']).includes('\\$');
         const real = branches.filter((b) => !isInterpolation(b));
         const flat = real.flatMap((b) => (Array.isArray(b['anyOf']) ? (b['anyOf'] as Record<string, unknown>[]) : [b]));

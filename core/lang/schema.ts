@@ -13,6 +13,8 @@ const Interpolated = Type.String({ pattern: '\\$\\{[^}]+\\}', description: 'A re
 const Reference = Type.String({
   pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$',
   description: 'Another node\'s output: `node` (its only output of the right type) or `node.port`.',
+  // Read by schema-check.ts to say what was expected in words.
+  expected: "a reference ('node' or 'node.port')",
 });
 
 const Import = Type.Union([
@@ -54,6 +56,7 @@ function nodeSchema(withSchema: TSchema, kindSchema: TSchema): TSchema {
       ),
       matrix: Type.Optional(
         Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.Union([Type.Array(Type.Unknown()), Interpolated]), {
+          additionalProperties: false,
           description: 'Run one instance per combination of the named lists; ${item.NAME} refers to a value.',
         }),
       ),
@@ -78,27 +81,9 @@ function withInterpolation(params: TSchema): TSchema {
   return Type.Object(relaxed, { additionalProperties: false });
 }
 
-export interface SchemaOptions {
-  /**
-   * Check each node's `with:` against its kind (for editors). The analyzer checks `with:` itself after
-   * params and sweep items are substituted, so its structural pass leaves it open.
-   */
-  readonly perKind: boolean;
-}
+const NODE_ID = '^[A-Za-z0-9_][A-Za-z0-9_-]*$';
 
-export function pipelineSchema(registry: KindRegistry, options: SchemaOptions): TSchema {
-  const kinds = registry.all();
-  const node = options.perKind
-    ? Type.Union(
-        kinds.map((k) => nodeSchema(withInterpolation(k.params), Type.Literal(k.kind, { description: k.description }))),
-      )
-    : nodeSchema(Type.Record(Type.String(), Type.Unknown()), Type.String({ description: 'The node kind.' }));
-  const defaults = options.perKind
-    ? Type.Object(
-        Object.fromEntries(kinds.map((k) => [k.kind, Type.Optional(Type.Partial(withInterpolation(k.params)))])),
-        { additionalProperties: false },
-      )
-    : Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()));
+function fileSchema(node: TSchema, defaults: TSchema): TSchema {
   return Type.Object(
     {
       sparsegraph: Type.Literal(FORMAT_VERSION, { description: 'Version of the pipeline format.' }),
@@ -107,6 +92,7 @@ export function pipelineSchema(registry: KindRegistry, options: SchemaOptions): 
       imports: Type.Optional(Type.Array(Import, { description: 'Pipeline files whose params, defaults and nodes this one uses.' })),
       params: Type.Optional(
         Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_-]*$' }), Type.Unknown(), {
+          additionalProperties: false,
           description: 'Values nodes refer to as ${params.NAME}; override with --set NAME=VALUE.',
         }),
       ),
@@ -114,7 +100,8 @@ export function pipelineSchema(registry: KindRegistry, options: SchemaOptions): 
         ...defaults,
         description: 'Parameters applied to every node of a kind unless the node sets them.',
       } as TSchema),
-      nodes: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*$' }), node, {
+      nodes: Type.Record(Type.String({ pattern: NODE_ID }), node, {
+        additionalProperties: false,
         description: 'The experiment graph: node id to node.',
       }),
     },
@@ -122,13 +109,36 @@ export function pipelineSchema(registry: KindRegistry, options: SchemaOptions): 
   );
 }
 
+/** The whole file, each node's `with:` checked against its kind: what editors use. */
+export function pipelineSchema(registry: KindRegistry): TSchema {
+  const kinds = registry.all();
+  const node = Type.Union(
+    kinds.map((k) => nodeSchema(withInterpolation(k.params), Type.Literal(k.kind, { description: k.description }))),
+  );
+  const defaults = Type.Object(
+    Object.fromEntries(kinds.map((k) => [k.kind, Type.Optional(Type.Partial(withInterpolation(k.params)))])),
+    { additionalProperties: false },
+  );
+  return fileSchema(node, defaults);
+}
+
+/**
+ * What the analyzer checks before anything else, in two parts so that a problem in one node (or at the
+ * top of the file) does not hide the others: the file with its nodes left open, then each node. `with:`
+ * and `defaults:` are checked against the kinds after params and sweep items are substituted.
+ */
+export const structure = {
+  file: fileSchema(Type.Unknown(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
+  node: nodeSchema(Type.Record(Type.String(), Type.Unknown()), Type.String({ description: 'The node kind.' })),
+};
+
 /** The file written to schemas/pipeline.schema.json. */
 export function editorSchemaDocument(registry: KindRegistry): Record<string, unknown> {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://sparsegraph.dev/schemas/pipeline.schema.json',
     title: 'sparsegraph pipeline',
-    ...pipelineSchema(registry, { perKind: true }),
+    ...pipelineSchema(registry),
   };
 }
 

@@ -4,7 +4,7 @@
  * a diagnostic needs one.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import type { Diagnostic, SourceFiles } from './diagnostics.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -39,11 +39,11 @@ export class SourceFile {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
     sources.add(display, text, lines);
-    const problems: Diagnostic[] = doc.errors.map((err) => ({
-      file: display,
-      range: [err.pos[0], Math.max(err.pos[1], err.pos[0] + 1)] as const,
-      message: yamlMessage(err.code, err.message, text, err.pos[0]),
-    }));
+    const problems: Diagnostic[] = doc.errors.map((err) => {
+      const start = syntaxErrorStart(err.code, err.message, text, err.pos[0]);
+      return { file: display, range: [start, start + 1] as const, message: yamlMessage(err.code, err.message, text, start) };
+    });
+    if (problems.length === 0) problems.push(...unresolvedAliases(doc, display));
     const data = problems.length === 0 ? doc.toJS({ maxAliasCount: 1000 }) : null;
     return { file: new SourceFile(display, absolute, doc, data), problems };
   }
@@ -89,10 +89,53 @@ function rangeOfNode(node: Node | null | undefined): readonly [number, number] |
   return [range[0], Math.max(range[1], range[0] + 1)];
 }
 
+/** An alias whose anchor is not defined before it (yaml would throw while converting). */
+function unresolvedAliases(doc: Document.Parsed, file: string): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(doc, {
+    Alias(_, alias) {
+      if (alias.resolve(doc) !== undefined) return;
+      const start = alias.range?.[0] ?? 0;
+      found.push({
+        file,
+        range: [start, start + alias.source.length + 1],
+        message: `YAML syntax: unresolved alias *${alias.source}: no anchor &${alias.source} is defined before it`,
+      });
+    },
+  });
+  return found;
+}
+
+/**
+ * Where a syntax error should point. yaml reports some errors where it noticed them (the start of the
+ * next line, the end of the file); a person wants the token that caused them.
+ */
+function syntaxErrorStart(code: string, message: string, text: string, offset: number): number {
+  const before = text.slice(0, offset);
+  if (code === 'MISSING_CHAR' && /quote/.test(message)) {
+    const quote = message.includes("'") && !message.includes('"') ? "'" : '"';
+    const opening = before.lastIndexOf(quote);
+    if (opening >= 0) return opening;
+  }
+  if (/^Flow (map|sequence)/.test(message)) {
+    const bracket = message.startsWith('Flow map') ? '{' : '[';
+    const opening = before.lastIndexOf(bracket);
+    if (opening >= 0) return opening;
+  }
+  if (code === 'BAD_INDENT' && (offset === 0 || text[offset - 1] === '\n')) {
+    // Point at the misindented token, not at the start of its line.
+    const indent = /^[ \t]*/.exec(text.slice(offset))?.[0].length ?? 0;
+    return offset + indent;
+  }
+  return offset;
+}
+
 /** yaml's messages carry a code frame of their own; we keep the first sentence and say it our way. */
 function yamlMessage(code: string, message: string, text: string, offset: number): string {
   if (code === 'DUPLICATE_KEY') {
-    const key = /^[^\s:]+/.exec(text.slice(offset))?.[0];
+    const rest = text.slice(offset);
+    const match = /^"((?:[^"\\]|\\.)*)"|^'((?:[^']|'')*)'|^[^\s:]+/.exec(rest);
+    const key = match ? (match[1] ?? match[2]?.replace(/''/g, "'") ?? match[0]) : undefined;
     return key ? `duplicate key '${key}'` : 'duplicate key';
   }
   const first = message.split('\n')[0] ?? message;

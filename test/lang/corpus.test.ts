@@ -32,30 +32,6 @@ const options: Readonly<Record<string, CaseOptions>> = {
   'set-not-a-map': { args: ['--set', 'sparsity.x=1'], exit: 2 },
   'set-missing-equals': { args: ['--set', 'sparsity'], exit: 2 },
   'no-such-file': { absent: true },
-
-  // Analyzer defects (see each reason); the .expected files hold the intended output.
-  'yaml-bad-indentation': { todo: 'points at column 1 of the line instead of the misindented key (6:4)' },
-  'yaml-unclosed-quote': { todo: 'points past the end of the file instead of the opening quote (5:11)' },
-  'yaml-unclosed-flow': { todo: 'points at the next key (7:3) instead of the unclosed { (6:11)' },
-  'yaml-unresolved-alias': { todo: 'an alias to an undefined anchor crashes the analyzer (internal error with a stack trace)' },
-  'yaml-duplicate-quoted-key': { todo: 'a quoted duplicate key is named with its quotes: duplicate key \'"init"\'' },
-  'invalid-node-id': { todo: 'node ids with a dot or a space are accepted (the schema has patternProperties but no additionalProperties: false)' },
-  'invalid-node-id-crash': {
-    todo: 'a node whose id does not match the id pattern is not checked at all, and its missing kind crashes connect() (TypeError in didYouMean)',
-  },
-  'param-infinite': { todo: 'an infinite number (.inf, 1e400) passes the parameter check and crashes the key computation (canonicalize: Infinity is not allowed)' },
-  'unknown-kind-upstream': { todo: 'a node fed by a node of unknown kind crashes expand() (TypeError reading .node)' },
-  'sweep-repeated-problem': { todo: 'a problem shared by every instance of a sweep is printed once per instance' },
-  'hidden-downstream-problems': {
-    todo: 'problems of nodes downstream of a broken node, and a node\'s own parameter problems after a reference problem, are not reported',
-  },
-  'structure-hides-graph-problems': { todo: 'one structural problem (an unknown top-level key) hides every problem in the nodes' },
-  'defaults-unused-kind': { todo: 'defaults for a kind no node uses are never checked' },
-  'params-cycle': { todo: 'params referring to each other in a cycle are not reported; the unresolved ${params.lr} text leaks into the node' },
-  'import-bad-param-value': { todo: 'a bad value passed to an imported file is reported inside the imported file, not where it was written' },
-  'import-twice': { todo: 'importing one file twice into one namespace reports each node as a duplicate of itself, in the imported file' },
-  'reference-syntax': { todo: 'an invalid reference says "must be a string or a list or a map, got the string ..."' },
-  'sweep-axis-clash': { todo: 'points at `matrix:` rather than the clashing axis, and does not name the upstream node' },
 };
 
 /** The expected stderr of a case, with the placeholder filled in. */
