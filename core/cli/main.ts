@@ -155,9 +155,18 @@ function parseCount(value: string, flag: string): number {
 async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & RunFlags): Promise<number> {
   const graph = await analyzeOrExit(file, opts);
   checkNames(graph, [...opts.force, ...opts.forceDownstream, ...opts.only], '--force/--only');
+  const backend = opts.backend ?? process.env['SPARSEGRAPH_BACKEND'];
+  if (backend) {
+    // A backend that is not installed is a command-line problem, said before any node starts.
+    const { checkBackendInstalled } = await import('../nn/backend-names.js');
+    try {
+      checkBackendInstalled(backend);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
   const storeDir = cacheDirFor(opts, file);
   const store = await openCache(opts, file);
-  const backend = opts.backend ?? process.env['SPARSEGRAPH_BACKEND'];
   const kindModules = [...kindModulesFromEnv(), ...opts.kinds].map((m) => resolve(m));
   const runner =
     opts.jobs === 0

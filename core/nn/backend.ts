@@ -6,30 +6,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tf } from './tf.js';
+import { BACKEND_NAMES, BackendUnavailableError, PACKAGES, parseBackendName, type BackendName } from './backend-names.js';
 
-/** The names users may request. */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKEND_NAMES)[number];
-
-const ALIASES: Readonly<Record<string, BackendName>> = {
-  'tensorflow-gpu': 'tensorflow-gpu',
-  'node-gpu': 'tensorflow-gpu',
-  'tfjs-node-gpu': 'tensorflow-gpu',
-  gpu: 'tensorflow-gpu',
-  cuda: 'tensorflow-gpu',
-  tensorflow: 'tensorflow',
-  node: 'tensorflow',
-  'tfjs-node': 'tensorflow',
-  wasm: 'wasm',
-  cpu: 'cpu',
-};
-
-const PACKAGES: Readonly<Record<BackendName, string>> = {
-  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
-  tensorflow: '@tensorflow/tfjs-node',
-  wasm: '@tensorflow/tfjs-backend-wasm',
-  cpu: '@tensorflow/tfjs-backend-cpu',
-};
+export { BACKEND_NAMES, BackendUnavailableError, parseBackendName, type BackendName };
 
 /** What ran the numbers, for provenance. */
 export interface BackendInfo {
@@ -44,16 +23,6 @@ export interface BackendInfo {
   readonly coreVersion: string;
 }
 
-/** Thrown when a requested backend cannot be used; names the package to install. */
-export class BackendUnavailableError extends Error {
-  constructor(
-    readonly backend: string,
-    reason: string,
-  ) {
-    super(reason);
-    this.name = 'BackendUnavailableError';
-  }
-}
 
 const require = createRequire(import.meta.url);
 
@@ -108,12 +77,6 @@ async function activate(name: BackendName): Promise<void> {
 
 let active: BackendInfo | undefined;
 
-/** Parses a user's backend name (aliases such as `node`, `gpu` accepted). */
-export function parseBackendName(requested: string): BackendName {
-  const name = ALIASES[requested.trim().toLowerCase()];
-  if (!name) throw new BackendUnavailableError(requested, `unknown backend '${requested}'; known: ${BACKEND_NAMES.join(', ')}`);
-  return name;
-}
 
 /**
  * Activates a backend and returns what was chosen. With no request (and no SPARSEGRAPH_BACKEND) the best

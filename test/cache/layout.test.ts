@@ -4,8 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import xxhash from 'xxhash-wasm';
 import { blobDigest, encodeTensor } from '../../cache/blob-codec.js';
-import { FILES, FORMAT_VERSION, lastRunKey, pinKey, TABLES } from '../../cache/layout.js';
+import { blobChecksum } from '../../cache/checksum.js';
+import { FILES, FORMAT_VERSION, lastRunKey, pinKey, TABLES, type BlobInfo } from '../../cache/layout.js';
+import { packValue } from '../../cache/record-codec.js';
 import type { NodeKey } from '../../core/brand.js';
 
 describe('cache layout', () => {
@@ -37,5 +40,22 @@ describe('cache layout', () => {
     assert.equal(blobDigest(sparse), '83d012bd670d89018c23ce7df9cb9c34f416031bd5b7bfbbce9983803aa6746c');
     const bits = encodeTensor({ dtype: 'uint8', shape: [10], data: Uint8Array.from([1, 0, 0, 1, 1, 0, 0, 0, 0, 1]) });
     assert.equal(blobDigest(bits), 'c0fe02905958d482f12bfefe52743b127436a1dec97d71a91574c32f255723ca');
+  });
+
+  it('records blob checksums as xxh64 (seed 0) hex in BlobInfo, as it always did', async () => {
+    // The published xxh64 of the empty input.
+    assert.equal(blobChecksum(new Uint8Array(0)), 'ef46db3751d8e999');
+    const dense = encodeTensor({ dtype: 'float32', shape: [2, 2], data: new Float32Array([1, -0, 0.5, -2]) });
+    assert.equal(blobChecksum(dense), '8786ce76f2174800');
+    const info: BlobInfo = { refs: 1, bytes: dense.length, xxh64: blobChecksum(dense) };
+    assert.equal(
+      Buffer.from(packValue(info)).toString('hex'),
+      // map of 3: "refs" 1, "bytes" 48, "xxh64" "8786ce76f2174800"
+      'de0003a47265667301a5627974657330a57878683634b038373836636537366632313734383030',
+    );
+    // Large blobs are hashed in chunks; the result is the one-shot xxh64 of the whole.
+    const { h64Raw } = await xxhash();
+    const large = new Uint8Array(3 * 256 * 1024 + 13).map((_, i) => (i * 2654435761) >>> 24);
+    assert.equal(blobChecksum(large), h64Raw(large).toString(16).padStart(16, '0'));
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { Digest, NodeKey } from '../../core/brand.js';
 import type { HostTensor } from '../../core/values.js';
+import { blobChecksum } from '../../cache/checksum.js';
 import { collectGarbage } from '../../cache/gc.js';
 import type { StoreOptions } from '../../cache/store-core.js';
 import {
@@ -26,6 +27,10 @@ export interface StoreHarness {
    * the store to use afterwards (a harness may have to close and reopen it).
    */
   corruptBlob(store: CacheStore, digest: Digest): Promise<CacheStore>;
+  /** Flips one character of the xxh64 checksum recorded in blob `digest`'s BlobInfo (same contract). */
+  corruptChecksum(store: CacheStore, digest: Digest): Promise<CacheStore>;
+  /** Rewrites blob `digest`'s BlobInfo without a checksum, as builds before checksums wrote it. */
+  dropChecksum(store: CacheStore, digest: Digest): Promise<CacheStore>;
   /** Removes whatever the harness created (temporary directories). */
   cleanup(): Promise<void>;
 }
@@ -135,11 +140,120 @@ export function storeContract(harness: StoreHarness): void {
       assert.ok(error instanceof CorruptEntryError, String(error));
       assert.equal(error.key, key);
       assert.equal(error.digest, digest);
-      assert.match(error.message, /is corrupted .*sha256.*it was removed/);
+      assert.match(error.message, /is corrupted .*matches neither its xxh64 checksum nor its sha256.*it was removed/);
       assert.equal(store.has(key), false);
       assert.equal(store.hasBlob(digest!), false);
+      assert.equal(store.blobInfo(digest!), undefined);
       await store.put(key, outputs, provenance('n'));
       assert.ok(sameBits(tensorAt(await store.load(key), 'weights').data, outputs.weights.data));
+      await store.close();
+    });
+
+    it('detects a flipped byte with a full sha256 check too', async () => {
+      let store = await harness.open();
+      const key = keyOf('corrupt-digest');
+      await store.put(key, { weights: floatTensor([64, 64], 0.9, 13) }, provenance('n'));
+      const [digest] = digestsOf(store, key);
+      store = await harness.corruptBlob(store, digest!);
+      await assert.rejects(store.load(key, { verify: 'digest' }), (error: unknown) => {
+        assert.ok(error instanceof CorruptEntryError, String(error));
+        assert.match(error.message, /content does not match its sha256/);
+        return true;
+      });
+      assert.equal(store.has(key), false);
+      assert.equal(store.hasBlob(digest!), false);
+      await store.close();
+    });
+
+    it('records the xxh64 checksum of every blob it stores, and keeps it while references change', async () => {
+      const store = await harness.open();
+      const shared = floatTensor([40, 40], 0, 14);
+      await store.put(keyOf('c1'), { w: shared, m: maskTensor([100], 0.3, 15) }, provenance('c1'));
+      await store.saveProgress(keyOf('c2'), { w: shared, o: floatTensor([30], 0.95, 16) });
+      const digests = new Set([...digestsOf(store, keyOf('c1'))]);
+      for (const digest of digests) {
+        const info = store.blobInfo(digest)!;
+        assert.match(info.xxh64 ?? '', /^[0-9a-f]{16}$/);
+        assert.equal(info.xxh64, blobChecksum(store.blob(digest)!));
+      }
+      const sharedDigest = digestsOf(store, keyOf('c1')).find((d) => store.blob(d)!.length > 6000)!;
+      assert.equal(store.blobInfo(sharedDigest)!.refs, 2);
+      await store.remove(keyOf('c1'));
+      assert.deepEqual(store.blobInfo(sharedDigest), { refs: 1, bytes: store.blob(sharedDigest)!.length, xxh64: blobChecksum(store.blob(sharedDigest)!) });
+      await collectGarbage(store, { roots: [] });
+      assert.equal(store.hasBlob(sharedDigest), false, 'gc removed the stale progress state and its blobs');
+
+      // Imported blobs get a checksum too.
+      const source = await harness.open();
+      await source.put(keyOf('c3'), { w: shared }, provenance('c3'));
+      const entry = source.entry(keyOf('c3'))!;
+      const blobs = new Map(entry.blobs.map((b) => [b.digest, source.blob(b.digest)!]));
+      assert.equal(await store.importEntry(entry, blobs), 'imported');
+      assert.equal(store.blobInfo(sharedDigest)!.xxh64, source.blobInfo(sharedDigest)!.xxh64);
+      await source.close();
+      await store.close();
+    });
+
+    it('catches a damaged checksum record: the sha256 vouches for the sound blob and the record is repaired', async () => {
+      let store = await harness.open();
+      const key = keyOf('bad-checksum');
+      const outputs = { weights: floatTensor([64, 64], 0, 17) };
+      await store.put(key, outputs, provenance('n'));
+      const [digest] = digestsOf(store, key);
+      const good = store.blobInfo(digest!)!;
+      store = await harness.corruptChecksum(store, digest!);
+      const damaged = store.blobInfo(digest!)!;
+      assert.notEqual(damaged.xxh64, good.xxh64, 'the harness damaged the checksum');
+      assert.ok(sameBits(tensorAt(await store.load(key), 'weights').data, outputs.weights.data));
+      assert.equal(store.has(key), true);
+      assert.deepEqual(store.blobInfo(digest!), good, 'the checksum record was rewritten');
+      assert.ok(sameBits(tensorAt(await store.load(key), 'weights').data, outputs.weights.data));
+      await store.close();
+    });
+
+    it('never trusts a damaged checksum record over a damaged blob', async () => {
+      let store = await harness.open();
+      const key = keyOf('bad-both');
+      await store.put(key, { weights: floatTensor([64, 64], 0, 18) }, provenance('n'));
+      const [digest] = digestsOf(store, key);
+      store = await harness.corruptChecksum(store, digest!);
+      store = await harness.corruptBlob(store, digest!);
+      await assert.rejects(store.load(key), (error: unknown) => {
+        assert.ok(error instanceof CorruptEntryError, String(error));
+        assert.match(error.message, /matches neither its xxh64 checksum nor its sha256/);
+        return true;
+      });
+      assert.equal(store.has(key), false);
+      assert.equal(store.hasBlob(digest!), false);
+      await store.close();
+    });
+
+    it('checks blobs without a checksum (older stores) by sha256, then records one', async () => {
+      let store = await harness.open();
+      const key = keyOf('legacy');
+      const outputs = { weights: floatTensor([64, 64], 0.5, 19) };
+      await store.put(key, outputs, provenance('n'));
+      const [digest] = digestsOf(store, key);
+      const good = store.blobInfo(digest!)!;
+      store = await harness.dropChecksum(store, digest!);
+      assert.equal(store.blobInfo(digest!)!.xxh64, undefined);
+      // A put of the same content (another key) records the checksum from the fresh bytes.
+      await store.put(keyOf('legacy-2'), outputs, provenance('n'));
+      assert.deepEqual(store.blobInfo(digest!), { ...good, refs: 2 });
+      await store.remove(keyOf('legacy-2'));
+
+      store = await harness.dropChecksum(store, digest!);
+      assert.ok(sameBits(tensorAt(await store.load(key), 'weights').data, outputs.weights.data));
+      assert.deepEqual(store.blobInfo(digest!), good, 'a sha256-verified load recorded the checksum');
+
+      store = await harness.dropChecksum(store, digest!);
+      store = await harness.corruptBlob(store, digest!);
+      await assert.rejects(store.load(key), (error: unknown) => {
+        assert.ok(error instanceof CorruptEntryError, String(error));
+        assert.match(error.message, /content does not match its sha256/);
+        return true;
+      });
+      assert.equal(store.has(key), false);
       await store.close();
     });
 
@@ -214,6 +328,25 @@ export function storeContract(harness: StoreHarness): void {
       await assert.rejects(store.loadProgress(key), CorruptEntryError);
       assert.equal(await store.loadProgress(key), undefined);
       assert.equal(store.stats().progress, 0);
+      await store.close();
+    });
+
+    it('verifies progress by checksum: a damaged record is repaired, a damaged blob reported', async () => {
+      let store = await harness.open();
+      const key = keyOf('long-checksum');
+      const weights = floatTensor([500], 0, 6);
+      await store.saveProgress(key, { epoch: 3, weights });
+      await store.put(keyOf('sharer-2'), { weights }, provenance('s'));
+      const [digest] = digestsOf(store, keyOf('sharer-2'));
+      const good = store.blobInfo(digest!)!;
+      store = await harness.corruptChecksum(store, digest!);
+      const state = (await store.loadProgress(key))!;
+      assert.ok(sameBits((state['weights'] as HostTensor).data, weights.data));
+      assert.deepEqual(store.blobInfo(digest!), good);
+      store = await harness.corruptBlob(store, digest!);
+      assert.ok(await store.loadProgress(key, { verify: 'none' }), 'unverified reads skip the check');
+      await assert.rejects(store.loadProgress(key), /matches neither its xxh64 checksum nor its sha256 \(in-progress state\)/);
+      assert.equal(await store.loadProgress(key), undefined);
       await store.close();
     });
 

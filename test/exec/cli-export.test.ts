@@ -63,3 +63,20 @@ test('export names the problem when the target has no checkpoint, and a missing 
   assert.equal(result.code, 1);
   assert.match(result.stderr, /m\.yaml:4:45: error: cannot read nowhere\.safetensors: .*file not found/);
 });
+
+test('a tensor node runs on the requested backend, recorded in its provenance; a missing backend is a usage error', async () => {
+  const dir = tempDir();
+  const cache = join(dir, 'cache');
+  const p = writePipeline(dir, 'p.yaml', 'sparsegraph: 1\nname: p\nnodes:\n  t: { kind: test-tensor-sum, with: { n: 100 } }\n');
+  const ran = await cli(['run', p, '--cache', cache, '--backend', 'cpu', '--jobs', '1']);
+  assert.equal(ran.code, 0, ran.stderr);
+  const shown = JSON.parse((await cli(['show', 't', '--pipeline', p, '--cache', cache, '--json'])).stdout) as {
+    result: { provenance: { backend: { name: string; version: string }; libraries: Record<string, string> } };
+  };
+  assert.equal(shown.result.provenance.backend.name, 'cpu');
+  assert.match(shown.result.provenance.backend.version, /^\d+\.\d+\.\d+$/);
+  assert.ok(shown.result.provenance.libraries['tfjs']);
+  const missing = await cli(['run', p, '--cache', cache, '--backend', 'tensorflow', '--force', 't']);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /backend 'tensorflow' needs the npm package @tensorflow\/tfjs-node, which is not installed \(npm install @tensorflow\/tfjs-node\)/);
+});

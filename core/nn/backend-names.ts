@@ -1,0 +1,62 @@
+/**
+ * Backend names, aliases and packages, without importing tfjs: the CLI checks a requested backend
+ * before it starts workers, and analysis never loads a tensor library.
+ */
+import { createRequire } from 'node:module';
+
+/** The names users may request. */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+const ALIASES: Readonly<Record<string, BackendName>> = {
+  'tensorflow-gpu': 'tensorflow-gpu',
+  'node-gpu': 'tensorflow-gpu',
+  'tfjs-node-gpu': 'tensorflow-gpu',
+  gpu: 'tensorflow-gpu',
+  cuda: 'tensorflow-gpu',
+  tensorflow: 'tensorflow',
+  node: 'tensorflow',
+  'tfjs-node': 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+export const PACKAGES: Readonly<Record<BackendName, string>> = {
+  'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
+  tensorflow: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** Thrown when a requested backend cannot be used; names the package to install. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    reason: string,
+  ) {
+    super(reason);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/** Parses a user's backend name (aliases such as `node`, `gpu` accepted). */
+export function parseBackendName(requested: string): BackendName {
+  const name = ALIASES[requested.trim().toLowerCase()];
+  if (!name) throw new BackendUnavailableError(requested, `unknown backend '${requested}'; known: ${BACKEND_NAMES.join(', ')}`);
+  return name;
+}
+
+/**
+ * Checks that a requested backend's package is installed, without loading it: a clear error before any
+ * node runs. (Whether it then initialises, e.g. finds its native library, shows when it is activated.)
+ */
+export function checkBackendInstalled(requested: string): BackendName {
+  const name = parseBackendName(requested);
+  const pkg = PACKAGES[name];
+  try {
+    createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+  } catch {
+    throw new BackendUnavailableError(name, `backend '${name}' needs the npm package ${pkg}, which is not installed (npm install ${pkg})`);
+  }
+  return name;
+}
