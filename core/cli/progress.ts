@@ -19,11 +19,11 @@ function describeFinish(e: Extract<ExecutionEvent, { type: 'finish' }>): string 
   const seconds = (e.ms / 1000).toFixed(1);
   switch (e.status) {
     case 'executed':
-      return `${paint('green', 'done')}    ${e.id} (${seconds}s)`;
+      return `${paint('green', 'done', process.stderr)}    ${e.id} (${seconds}s)`;
     case 'cached':
       return `cached  ${e.id}`;
     case 'failed':
-      return `${paint('red', 'FAILED')}  ${e.id}: ${e.error ?? ''}`;
+      return `${paint('red', 'FAILED', process.stderr)}  ${e.id}: ${e.error ?? ''}`;
     case 'skipped':
       return `skipped ${e.id} (an input failed)`;
     case 'aborted':
