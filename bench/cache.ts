@@ -7,6 +7,10 @@
  *
  * Writes are durable (put resolves after fsync) unless named `without_fsync`. Reads are timed after a
  * warm-up read, interleaved with the memcpy they are compared with, each after a garbage collection.
+ * Reads: `read_verified` is a default `load` (each blob checked against its recorded xxh64 checksum),
+ * `read_sha256_verified` a `load` with `verify: 'digest'` (each blob's sha256 checked), and
+ * `read_unverified` one with `verify: 'none'`. `decode_only`, `xxh64_of_stored` and `sha256_of_stored`
+ * time the parts alone, over the encoded blobs in memory.
  *
  * Run: `sparsegraph bench --only cache`, or `node dist/bench/cache.js [DIR]`.
  */
@@ -19,6 +23,7 @@ import { runInNewContext } from 'node:vm';
 import type { NodeKey } from '../core/brand.js';
 import type { HostTensor } from '../core/values.js';
 import { blobDigest, decodeTensor, encodeTensor } from '../cache/blob-codec.js';
+import { blobChecksum } from '../cache/checksum.js';
 import { openStore } from '../cache/lmdb-store.js';
 import type { Provenance } from '../cache/store.js';
 
@@ -75,12 +80,16 @@ export async function benchCache(dir: string, options: BenchCacheOptions = {}): 
           for (const t of sources) new Float32Array(t.data.length).set(t.data);
         },
         readVerified: async () => void (await store.load(key)),
+        readSha256: async () => void (await store.load(key, { verify: 'digest' })),
         readUnverified: async () => void (await store.load(key, { verify: 'none' })),
         decode: async () => {
           for (const bytes of encoded) decodeTensor(bytes, { copy: true });
         },
         sha: async () => {
           for (const bytes of encoded) blobDigest(bytes);
+        },
+        xxh64: async () => {
+          for (const bytes of encoded) blobChecksum(bytes);
         },
       };
       const times = Object.fromEntries(Object.keys(contenders).map((k) => [k, [] as number[]])) as Record<keyof typeof contenders, number[]>;
@@ -95,19 +104,24 @@ export async function benchCache(dir: string, options: BenchCacheOptions = {}): 
       }
       const memcpy = median(times.memcpy);
       const readVerified = median(times.readVerified);
+      const readSha256 = median(times.readSha256);
       const readUnverified = median(times.readUnverified);
       const decode = median(times.decode);
       const sha = median(times.sha);
+      const xxh64 = median(times.xxh64);
       const stored = store.record(key)!.sizeBytes;
 
       figures[`${name}.write_MBps`] = mbps(median(writes));
       figures[`${name}.write_without_fsync_MBps`] = mbps(median(unsyncedWrites));
       figures[`${name}.read_verified_MBps`] = mbps(readVerified);
+      figures[`${name}.read_sha256_verified_MBps`] = mbps(readSha256);
       figures[`${name}.read_unverified_MBps`] = mbps(readUnverified);
       figures[`${name}.memcpy_MBps`] = mbps(memcpy);
       figures[`${name}.read_verified_vs_memcpy_x`] = readVerified / memcpy;
+      figures[`${name}.read_sha256_verified_vs_memcpy_x`] = readSha256 / memcpy;
       figures[`${name}.read_unverified_vs_memcpy_x`] = readUnverified / memcpy;
       figures[`${name}.decode_only_MBps`] = mbps(decode);
+      figures[`${name}.xxh64_of_stored_MBps`] = mbps(xxh64);
       figures[`${name}.sha256_of_stored_MBps`] = mbps(sha);
       figures[`${name}.stored_bytes`] = stored;
       figures[`${name}.stored_vs_dense`] = stored / denseBytes;

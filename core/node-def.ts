@@ -72,8 +72,6 @@ export interface RunContext<P, I> {
   /** In-progress state of a long node; stored by the executor so a killed run resumes. */
   readonly saveProgress: (state: Record<string, unknown>) => Promise<void>;
   readonly loadProgress: () => Promise<Record<string, unknown> | undefined>;
-  /** Absolute path of the file named by the kind's `readsFile`, the one whose digest is in the key. */
-  readonly file: string | undefined;
   /** Name of the tensor backend chosen for this process (`--backend`), if the node needs one. */
   readonly backend: string | undefined;
 }
@@ -97,13 +95,17 @@ export interface NodeDefinition<
    * accelerator slot (`--gpus`) when the backend has one.
    */
   readonly tensorBackend?: boolean;
-  /** The dataset the node reads, given its parameters; its fingerprint enters the key. */
-  dataset?(params: Static<P>): unknown;
   /**
-   * A file the node reads (relative paths are relative to the pipeline file); its sha256 enters the key,
-   * so replacing the file's content re-runs the node and moving it does not.
+   * The parameter holding a dataset spec the node reads. Analysis resolves its `path` against the
+   * pipeline file and fills in its defaults for `run`; the key gets the dataset's content fingerprint
+   * and the spec without its path, so moving the data or writing a default never changes the key.
    */
-  readsFile?(params: Static<P>): string | undefined;
+  readonly datasetParam?: keyof Static<P> & string;
+  /**
+   * The parameter holding the path of a file the node reads (relative to the pipeline file). `run`
+   * gets the absolute path; the key gets the file's sha256 instead of the path.
+   */
+  readonly fileParam?: keyof Static<P> & string;
   /** The seed the node uses, recorded in provenance. */
   seed?(params: Static<P>): number | undefined;
   /** Absent while the kind's science is not built yet: such a node validates and plans but cannot run. */

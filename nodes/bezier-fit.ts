@@ -39,6 +39,6 @@ export const bezierFit = defineNode({
     metrics: { type: 'Metrics', doc: 'Barrier heights and the fit’s loss curve.' },
   },
   tensorBackend: true,
-  dataset: (params) => params.dataset,
+  datasetParam: 'dataset',
   seed: (params) => params.t_seed,
 });

@@ -23,5 +23,5 @@ export const evaluate = defineNode({
     landscape: { type: 'Landscape', doc: 'For a curve, every evaluated t; for a checkpoint, one point.' },
   },
   tensorBackend: true,
-  dataset: (params) => params.dataset,
+  datasetParam: 'dataset',
 });

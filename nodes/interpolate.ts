@@ -26,5 +26,5 @@ export const interpolate = defineNode({
     metrics: { type: 'Metrics', doc: 'Barrier height (max minus larger end, and minus mean of ends), monotonicity.' },
   },
   tensorBackend: true,
-  dataset: (params) => params.dataset,
+  datasetParam: 'dataset',
 });

@@ -23,9 +23,9 @@ export const loadCheckpoint = defineNode({
   outputs: {
     checkpoint: { type: 'Checkpoint', doc: 'The weights and masks read from the file.' },
   },
-  readsFile: (params) => params.path,
-  run: async ({ params, file }) => {
-    if (!file) throw new Error('load-checkpoint ran without its file');
+  fileParam: 'path',
+  run: async ({ params }) => {
+    const file = params.path;
     const { checkpointFromSafetensors } = await import('../core/nn/safetensors.js');
     const model = params.arch ? { arch: params.arch, inputShape: params.input_shape, numClasses: params.classes } : undefined;
     return { checkpoint: checkpointFromSafetensors(new Uint8Array(await readFile(file)), { source: file, ...(model ? { model } : {}) }) };

@@ -42,6 +42,6 @@ export const prune = defineNode({
     metrics: { type: 'Metrics', doc: 'Final loss and accuracy, sparsity per layer, loss curve.' },
   },
   tensorBackend: true,
-  dataset: (params) => params.dataset,
+  datasetParam: 'dataset',
   seed: (params) => params.data_seed,
 });

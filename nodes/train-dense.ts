@@ -25,6 +25,6 @@ export const trainDense = defineNode({
     metrics: { type: 'Metrics', doc: 'Final training loss and accuracy, test accuracy, loss curve.' },
   },
   tensorBackend: true,
-  dataset: (params) => params.dataset,
+  datasetParam: 'dataset',
   seed: (params) => params.data_seed,
 });

@@ -18,6 +18,6 @@ export const trainSparseScratch = defineNode({
     metrics: { type: 'Metrics', doc: 'Final loss and accuracy, loss curve.' },
   },
   tensorBackend: true,
-  dataset: (params) => params.dataset,
+  datasetParam: 'dataset',
   seed: (params) => params.data_seed,
 });

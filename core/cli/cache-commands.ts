@@ -1,5 +1,5 @@
 /** Commands that read or manage the cache: show, gc, pin, cache export/import, export. */
-import { writeFile } from 'node:fs/promises';
+import { access, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import ms from 'ms';
@@ -8,7 +8,7 @@ import { collectGarbage } from '../../cache/gc.js';
 import type { CacheStore, ResultRecord } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
 import type { Checkpoint } from '../values.js';
-import { analyzeOrExit, cacheOption, collect, jsonOption, kindsOption, openCache, setOption, type AnalysisOptions, type CacheOptions } from './common.js';
+import { analyzeOrExit, cacheOption, jsonOption, kindsOption, openCache, setOption, type AnalysisOptions, type CacheOptions } from './common.js';
 import { printJson, UsageError } from './output.js';
 
 type TargetOptions = CacheOptions & AnalysisOptions & { pipeline?: string; json?: boolean };
@@ -119,21 +119,22 @@ export function registerCacheCommands(cli: Command): void {
   cli
     .command('gc')
     .description('remove results no kept pipeline needs (and not pinned), then compact the cache file')
-    .option('--keep <file>', 'keep every result this pipeline needs; repeatable', collect, [])
+    .option('--keep <files...>', 'keep every result these pipelines need')
     .option('--older-than <duration>', 'only remove results older than this (e.g. 7d, 12h)')
     .option('--dry-run', 'show what would be removed and how many bytes, change nothing')
     .addOption(setOption())
     .addOption(kindsOption())
     .addOption(cacheOption())
     .addOption(jsonOption())
-    .action(async (opts: CacheOptions & AnalysisOptions & { keep: string[]; olderThan?: string; dryRun?: boolean; json?: boolean }) => {
-      if (opts.keep.length === 0 && opts.olderThan === undefined) {
+    .action(async (opts: CacheOptions & AnalysisOptions & { keep?: string[]; olderThan?: string; dryRun?: boolean; json?: boolean }) => {
+      const keep = opts.keep ?? [];
+      if (keep.length === 0 && opts.olderThan === undefined) {
         throw new UsageError('gc needs --keep FILE (the pipelines whose results stay) or --older-than DURATION');
       }
       const olderThan = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
       const roots: NodeKey[] = [];
-      for (const file of opts.keep) roots.push(...(await analyzeOrExit(file, opts)).instances.map((i) => i.key));
-      await withStore(opts, opts.keep[0], async (store) => {
+      for (const file of keep) roots.push(...(await analyzeOrExit(file, opts)).instances.map((i) => i.key));
+      await withStore(opts, keep[0], async (store) => {
         const report = await collectGarbage(store, {
           roots,
           ...(olderThan === undefined ? {} : { olderThan }),
@@ -260,6 +261,13 @@ export function registerCacheCommands(cli: Command): void {
     .addOption(cacheOption())
     .addOption(jsonOption())
     .action(async (bundle: string, opts: CacheOptions & { pipeline?: string; json?: boolean }) => {
+      if (!opts.pipeline && !opts.cache && !process.env['SPARSEGRAPH_CACHE']) {
+        // `run FILE` reads the cache beside FILE; importing into the current directory would miss it.
+        throw new UsageError('say which cache to import into: --pipeline FILE (the cache beside it, as `run FILE` uses) or --cache DIR');
+      }
+      await access(resolve(bundle)).catch(() => {
+        throw new UsageError(`bundle ${bundle} does not exist`);
+      });
       await withStore(opts, opts.pipeline, async (store) => {
         const report = await importBundle(store, resolve(bundle));
         if (opts.json) printJson(report);

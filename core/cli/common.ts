@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { CacheStore } from '../../cache/store.js';
-import { datasetFingerprint, fileDigest } from '../data/index.js';
+import { fileDigest, prepareDataset } from '../data/index.js';
 import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
 import { analyze, type ValidGraph } from '../lang/analyze.js';
-import { EXIT, reportDiagnostics } from './output.js';
+import { EXIT, reportDiagnostics, UsageError } from './output.js';
 
 export interface AnalysisOptions {
   set: string[];
@@ -35,7 +35,14 @@ export function cacheDirFor(options: CacheOptions, pipelineFile?: string): strin
 
 export async function openCache(options: CacheOptions, pipelineFile?: string): Promise<CacheStore> {
   const { openStore } = await import('../../cache/lmdb-store.js');
-  return openStore(cacheDirFor(options, pipelineFile));
+  const dir = cacheDirFor(options, pipelineFile);
+  try {
+    return await openStore(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new UsageError(`cache ${dir} is not a directory`);
+    throw e;
+  }
 }
 
 /** Analyses a pipeline; on problems prints them and exits 1 (2 for command-line problems). */
@@ -44,7 +51,7 @@ export async function analyzeOrExit(file: string, options: AnalysisOptions): Pro
   const result = analyze(file, {
     registry,
     set: options.set,
-    fingerprint: (dataset) => datasetFingerprint(dataset as never),
+    dataset: (spec, baseDir) => prepareDataset(spec as never, baseDir),
     fileDigest,
   });
   if (result.ok) return result.graph;

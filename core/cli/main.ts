@@ -13,7 +13,7 @@ import type { ValidGraph } from '../lang/analyze.js';
 import { toDot, toJsonGraph, toMermaid } from '../lang/render-graph.js';
 import { matchInstances, planGraph, type PlanEntry } from '../plan.js';
 import { packageVersion } from '../version.js';
-import { EXIT, paint, printJson, reportDiagnostics, UsageError } from './output.js';
+import { EXIT, expectedFailure, paint, printJson, UsageError } from './output.js';
 import { progressView } from './progress.js';
 import { registerCacheCommands } from './cache-commands.js';
 import { registerBenchCommand } from './bench-command.js';
@@ -61,6 +61,7 @@ function program(): Command {
     .description('Sparse-neural-network experiments as declarative, cached experiment graphs.')
     .version(packageVersion())
     .showHelpAfterError()
+    .allowExcessArguments(false)
     .exitOverride();
 
   cli
@@ -126,7 +127,7 @@ function program(): Command {
     .addOption(selection('--force-downstream'))
     .addOption(selection('--only'))
     .option('-j, --jobs <n>', 'nodes run in parallel worker threads (0: in this thread)', (v) => parseCount(v, '--jobs'), availableParallelism())
-    .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run', (v) => parseCount(v, '--gpus'), 0)
+    .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run (default: the GPUs found, with tfjs-node-gpu installed)', (v) => parseCount(v, '--gpus'))
     .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')
     .action(async (file: string, opts: AnalysisOptions & CacheOptions & RunFlags) => {
       process.exitCode = await runCommand(file, opts);
@@ -142,7 +143,7 @@ interface RunFlags {
   forceDownstream: string[];
   only: string[];
   jobs: number;
-  gpus: number;
+  gpus?: number;
   backend?: string;
 }
 
@@ -156,14 +157,14 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
   const graph = await analyzeOrExit(file, opts);
   checkNames(graph, [...opts.force, ...opts.forceDownstream, ...opts.only], '--force/--only');
   const backend = opts.backend ?? process.env['SPARSEGRAPH_BACKEND'];
-  if (backend) {
+  const { checkBackendInstalled, defaultAcceleratorSlots } = await import('../nn/backend-names.js');
+  let gpus: number;
+  try {
     // A backend that is not installed is a command-line problem, said before any node starts.
-    const { checkBackendInstalled } = await import('../nn/backend-names.js');
-    try {
-      checkBackendInstalled(backend);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
+    if (backend) checkBackendInstalled(backend);
+    gpus = opts.gpus ?? defaultAcceleratorSlots(backend);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
   }
   const storeDir = cacheDirFor(opts, file);
   const store = await openCache(opts, file);
@@ -180,13 +181,15 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
 
   // First Ctrl-C: stop cleanly (running nodes abort, finished results stay). Second: leave at once.
   const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(EXIT.signalled(signal));
+    stoppedBy = signal;
     process.stderr.write('\ninterrupted: stopping running nodes; finished results are kept (Ctrl-C again to quit now)\n');
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const commit = gitCommit(dirname(resolve(file)));
     const report = await execute(graph, plan, {
@@ -194,21 +197,25 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
       runner,
       signal: controller.signal,
       onEvent: (e) => view.onEvent(e),
-      gpus: opts.gpus,
+      gpus,
       ...(commit ? { gitCommit: commit } : {}),
     });
     view.stop();
-    if (opts.json) printJson({ executed: report.executed, cached: report.cached, failed: report.failed, skipped: report.skipped });
+    if (opts.json) {
+      const { executed, cached, failed, skipped, recomputed } = report;
+      printJson({ executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}) });
+    }
     else {
       const summary = `${report.executed.length} executed, ${report.cached.length} cached, ${report.failed.length} failed, ${report.skipped.length} skipped`;
       process.stderr.write(`${summary}\n`);
       for (const f of report.failed) process.stderr.write(`${paint('red', 'failed', process.stderr)}: ${f.id}: ${f.error}\n`);
+      for (const id of report.recomputed) process.stderr.write(`recomputed ${id}: its cached result was damaged or gone\n`);
     }
-    if (report.aborted) return EXIT.interrupted;
+    if (report.aborted) return EXIT.signalled(stoppedBy ?? 'SIGINT');
     return report.failed.length > 0 || report.skipped.length > 0 ? EXIT.failure : EXIT.ok;
   } finally {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await runner.close();
     await store.close();
   }
@@ -216,6 +223,12 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
 
 export async function main(argv: readonly string[]): Promise<number> {
   const cli = program();
+  const json = argv.includes('--json');
+  const fail = (message: string, code: number): number => {
+    if (json) printJson({ ok: false, error: message });
+    process.stderr.write(`sparsegraph: ${paint('red', 'error', process.stderr)}: ${message}\n`);
+    return code;
+  };
   try {
     await cli.parseAsync(argv as string[]);
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
@@ -224,10 +237,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
       return EXIT.usage;
     }
-    if (e instanceof UsageError) {
-      process.stderr.write(`sparsegraph: ${paint('red', 'error', process.stderr)}: ${e.message}\n`);
-      return EXIT.usage;
-    }
+    if (e instanceof UsageError) return fail(e.message, EXIT.usage);
+    const expected = expectedFailure(e);
+    if (expected) return fail(expected, EXIT.failure);
     // Anything else is a bug in sparsegraph, not a problem in the user's input; keep the stack for a report.
     process.stderr.write(`sparsegraph: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return EXIT.failure;

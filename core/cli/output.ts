@@ -2,12 +2,19 @@
  * Everything the CLI prints goes through here: colours only on a terminal and never with NO_COLOR,
  * diagnostics as `file:line:col: error: message`, JSON documents on stdout.
  */
+import os from 'node:os';
 import { styleText } from 'node:util';
 import { codeFrame, formatDiagnostic, type Diagnostic, type SourceFiles } from '../lang/diagnostics.js';
 
 type Style = Parameters<typeof styleText>[0];
 
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  /** The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). */
+  signalled: (signal: NodeJS.Signals) => 128 + (os.constants.signals[signal] ?? 2),
+} as const;
 
 export function useColor(stream: NodeJS.WriteStream): boolean {
   return Boolean(stream.isTTY) && process.env['NO_COLOR'] === undefined && process.env['TERM'] !== 'dumb';
@@ -46,4 +53,17 @@ export function reportDiagnostics(problems: readonly Diagnostic[], usage: readon
   }
   const count = problems.length;
   if (count > 0) err.write(`${count} problem${count === 1 ? '' : 's'} found\n`);
+}
+
+/**
+ * The message of an error that is the user's situation rather than a bug: a file that cannot be read or
+ * written, a bundle or store that is damaged or from another version, a kinds module that cannot load.
+ */
+export function expectedFailure(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const known = ['BundleError', 'StoreFormatError', 'StoreBusyError', 'StoreClosedError', 'DataFileError', 'BackendUnavailableError', 'KindsModuleError'];
+  if (known.includes(e.name)) return e.message;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return e.message;
+  return undefined;
 }

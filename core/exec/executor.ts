@@ -11,7 +11,7 @@ import { upstreamIds } from '../lang/expand.js';
 import type { ProgressEvent } from '../node-def.js';
 import { lastRunOf, type PlanEntry } from '../plan.js';
 import { DeviceSlots } from './device-slots.js';
-import type { Outcome, Runner, Task } from './runner.js';
+import type { Runner, Task } from './runner.js';
 
 export type ExecutionEvent =
   | { readonly type: 'start'; readonly id: string; readonly key: NodeKey }
@@ -25,6 +25,8 @@ export interface ExecutionReport {
   readonly cached: string[];
   readonly failed: { id: string; error: string }[];
   readonly skipped: string[];
+  /** Cached inputs found damaged or missing while a consumer ran, and computed again. */
+  readonly recomputed: string[];
   readonly aborted: boolean;
 }
 
@@ -46,7 +48,7 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
   const emit = options.onEvent ?? (() => {});
   const queue = new PQueue({ concurrency: Math.max(1, runner.slots) });
   const devices = new DeviceSlots(options.gpus ?? 0);
-  const report: ExecutionReport = { executed: [], cached: [], failed: [], skipped: [], aborted: false };
+  const report: ExecutionReport = { executed: [], cached: [], failed: [], skipped: [], recomputed: [], aborted: false };
   const planned = new Map(plan.map((e) => [e.id, e]));
   const byKey = new Map<NodeKey, KeyedInstance>();
   for (const i of graph.instances) if (planned.has(i.id) && !byKey.has(i.key)) byKey.set(i.key, i);
@@ -71,44 +73,51 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
       else if (result.error !== 'aborted') finish(instance.id, 'failed', Date.now(), result.error);
       return result;
     }
-    const pending = queue.add(() => computeNow(instance, force), { throwOnTimeout: true });
+    const pending = computeOnce(instance, force);
     work.set(instance.key, pending);
     return pending;
   };
 
-  const computeNow = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
+  const computeOnce = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
     const started = Date.now();
-    if (signal.aborted) return { ok: false, error: 'aborted' };
     if (!force && store.has(instance.key)) {
       finish(instance.id, 'cached', started);
       return { ok: true };
     }
+    // The accelerator slot is taken before a queue slot, so nodes waiting for a GPU never hold up the
+    // CPU-only nodes behind them in the queue.
+    const device = instance.kind.tensorBackend ? await devices.acquire() : undefined;
+    try {
+      return await queue.add(() => runClaimed(instance, force, started), { throwOnTimeout: true });
+    } finally {
+      if (device !== undefined) devices.release(device);
+    }
+  };
+
+  const runClaimed = async (instance: KeyedInstance, force: boolean, started: number): Promise<Result> => {
+    if (signal.aborted) return { ok: false, error: 'aborted' };
     const claim = await store.claim(instance.key, { signal });
     if (claim.status === 'done' && !force) {
       finish(instance.id, 'cached', started);
       return { ok: true };
     }
+    // A forced node keeps its old result until the new one replaces it: a failed re-run loses nothing.
     const release = claim.status === 'owner' ? claim.release : () => {};
     emit({ type: 'start', id: instance.id, key: instance.key });
     try {
-      const device = instance.kind.tensorBackend ? await devices.acquire() : undefined;
-      let outcome: Outcome;
-      try {
-        if (force && store.has(instance.key)) await store.remove(instance.key);
-        outcome = await runner.run(taskOf(instance, graph, device, options.gitCommit), {
-          signal,
-          onProgress: (event) => emit({ type: 'progress', id: instance.id, event }),
-        });
-      } finally {
-        if (device !== undefined) devices.release(device);
-      }
-      if (outcome.status === 'corrupt-input') {
-        // The store dropped the damaged input: compute it again, then retry this node once.
+      const hooks = { signal, onProgress: (event: ProgressEvent) => emit({ type: 'progress', id: instance.id, event }) };
+      let outcome = await runner.run(taskOf(instance, graph, options.gitCommit), hooks);
+      if (outcome.status === 'input-lost') {
+        // An input vanished (damaged and dropped by the store, or removed by a gc meanwhile): compute it
+        // again under this node's slot, then retry this node once.
         const producer = byKey.get(outcome.key);
         if (producer) {
-          work.delete(producer.key);
-          const again = await computeNow(producer, true);
-          if (again.ok) outcome = await runner.run(taskOf(instance, graph, undefined, options.gitCommit), { signal, onProgress: () => {} });
+          emit({ type: 'progress', id: instance.id, event: { message: `input ${producer.id} was lost (${outcome.error}); recomputing it` } });
+          const again = await runner.run(taskOf(producer, graph, options.gitCommit), hooks);
+          if (again.status === 'done') {
+            report.recomputed.push(producer.id);
+            outcome = await runner.run(taskOf(instance, graph, options.gitCommit), hooks);
+          }
         }
       }
       switch (outcome.status) {
@@ -120,7 +129,7 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
           finish(instance.id, 'aborted', started);
           return { ok: false, error: 'aborted' };
         case 'failed':
-        case 'corrupt-input':
+        case 'input-lost':
           finish(instance.id, 'failed', started, outcome.error);
           return { ok: false, error: outcome.error };
       }
@@ -157,17 +166,15 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
   return { ...report, aborted: signal.aborted };
 }
 
-function taskOf(instance: KeyedInstance, graph: ValidGraph, device: number | undefined, gitCommit: string | undefined): Task {
+function taskOf(instance: KeyedInstance, graph: ValidGraph, gitCommit: string | undefined): Task {
   return {
     key: instance.key,
     id: instance.id,
     kind: instance.kind.kind,
     version: instance.kind.version,
-    params: instance.params,
+    params: instance.runParams,
     inputs: instance.components.inputs,
     pipeline: graph.file,
-    ...(instance.filePath ? { file: instance.filePath } : {}),
     ...(gitCommit ? { gitCommit } : {}),
-    ...(device === undefined ? {} : { device }),
   };
 }

@@ -12,13 +12,27 @@ export function kindModulesFromEnv(): string[] {
   return (process.env['SPARSEGRAPH_KINDS'] ?? '').split(',').filter((s) => s.trim() !== '');
 }
 
+/** A kinds module that cannot be used; the message says which and why. */
+export class KindsModuleError extends Error {
+  override readonly name = 'KindsModuleError';
+}
+
 export async function loadRegistry(modules: readonly string[]): Promise<KindRegistry> {
   const extra: AnyNodeDefinition[] = [];
   for (const m of modules) {
     const url = m.startsWith('file:') ? m : pathToFileURL(resolve(m)).href;
-    const loaded = (await import(url)) as { kinds?: AnyNodeDefinition[] };
-    if (!Array.isArray(loaded.kinds)) throw new Error(`kinds module ${m} does not export a 'kinds' list`);
+    let loaded: { kinds?: AnyNodeDefinition[] };
+    try {
+      loaded = (await import(url)) as { kinds?: AnyNodeDefinition[] };
+    } catch (e) {
+      throw new KindsModuleError(`cannot load node kinds from ${m}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (!Array.isArray(loaded.kinds)) throw new KindsModuleError(`kinds module ${m} does not export a 'kinds' list`);
     extra.push(...loaded.kinds);
   }
-  return new KindRegistry([...builtinKinds, ...extra]);
+  try {
+    return new KindRegistry([...builtinKinds, ...extra]);
+  } catch (e) {
+    throw new KindsModuleError((e as Error).message);
+  }
 }

@@ -3,7 +3,7 @@
  * calls the kind's `run`, and stores the outputs with provenance under the task's key.
  */
 import { hostname } from 'node:os';
-import { CorruptEntryError, type Provenance, type ResultStore } from '../../cache/store.js';
+import { CorruptEntryError, MissingResultError, type Provenance, type ResultStore } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
 import type { GatheredRef, OutputRef } from '../keys.js';
 import type { AnyNodeDefinition, GatheredValue } from '../node-def.js';
@@ -42,7 +42,6 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
       saveProgress: (state) => env.store.saveProgress(task.key, state),
       loadProgress: () => env.store.loadProgress(task.key),
       backend: backend?.name,
-      file: task.file,
     });
     hooks.signal.throwIfAborted();
     for (const port of Object.keys(kind.outputs)) {
@@ -71,7 +70,7 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
     return { status: 'done' };
   } catch (e) {
     if (hooks.signal.aborted) return { status: 'aborted' };
-    if (e instanceof CorruptEntryError) return { status: 'corrupt-input', key: e.key, error: e.message };
+    if (e instanceof CorruptEntryError || e instanceof MissingResultError) return { status: 'input-lost', key: e.key, error: e.message };
     return { status: 'failed', error: e instanceof Error ? e.message : String(e) };
   }
 }

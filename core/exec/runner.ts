@@ -16,21 +16,20 @@ export interface Task {
   readonly version: number;
   readonly params: Record<string, unknown>;
   readonly inputs: KeyComponents['inputs'];
-  /** Absolute path of the file the node reads, if its kind reads one. */
-  readonly file?: string;
   /** Pipeline file, for provenance. */
   readonly pipeline: string;
   readonly gitCommit?: string;
-  /** Accelerator slot index, when the node holds one. */
-  readonly device?: number;
 }
 
 export type Outcome =
   | { readonly status: 'done' }
   | { readonly status: 'failed'; readonly error: string }
   | { readonly status: 'aborted' }
-  /** An input's stored blobs failed verification; the store removed it, so it must be recomputed. */
-  | { readonly status: 'corrupt-input'; readonly key: NodeKey; readonly error: string };
+  /**
+   * An input result is gone: its blobs failed verification (the store removed it) or it was removed
+   * (a gc) after the plan was made. It must be recomputed.
+   */
+  | { readonly status: 'input-lost'; readonly key: NodeKey; readonly error: string };
 
 export interface RunHooks {
   readonly signal: AbortSignal;

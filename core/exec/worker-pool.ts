@@ -18,7 +18,12 @@ export class WorkerPoolRunner implements Runner {
   private spawn(): Worker {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: this.setup });
     this.all.add(worker);
-    worker.once('exit', () => this.all.delete(worker));
+    worker.once('exit', () => {
+      // A worker that dies while idle must not be handed the next task.
+      this.all.delete(worker);
+      const idle = this.idle.indexOf(worker);
+      if (idle >= 0) this.idle.splice(idle, 1);
+    });
     return worker;
   }
 

@@ -2,21 +2,24 @@
  * Analysis: a pipeline file to a validated, keyed graph of node instances, or every problem found.
  * Nothing here runs a node or loads a tensor backend.
  */
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, sep } from 'node:path';
 import type { NodeKey } from '../brand.js';
 import { nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
 import type { KindRegistry } from '../registry.js';
 import { connect } from './connect.js';
 import { SourceFiles, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { expand, type Instance } from './expand.js';
+import { expand, upstreamIds, type Instance } from './expand.js';
 import { loadPipeline, parseOverride, type ParamOverride } from './load.js';
 
 export interface KeyedInstance extends Instance {
   readonly key: NodeKey;
   /** What went into the key, for plans and provenance. */
   readonly components: KeyComponents;
-  /** Absolute path of the file the node reads (`readsFile`), whose digest is in the key. */
-  readonly filePath?: string;
+  /**
+   * The parameters `run` gets: like `params`, with a dataset spec resolved (paths absolute, defaults
+   * filled in) and a file path made absolute.
+   */
+  readonly runParams: Record<string, unknown>;
 }
 
 export interface ValidGraph {
@@ -35,10 +38,22 @@ export interface AnalyzeOptions {
   readonly registry: KindRegistry;
   /** `--set NAME=VALUE` arguments, as typed. */
   readonly set?: readonly string[];
-  /** Fingerprint of a dataset a node reads (its files' digest); throws when the dataset is unusable. */
-  readonly fingerprint?: (dataset: unknown) => string;
+  /**
+   * Resolves a dataset spec a node reads (relative paths against `baseDir`, defaults filled in) and
+   * fingerprints its content; throws when the dataset cannot be read. Without it, specs are hashed as
+   * written (analysis tests that must not read data).
+   */
+  readonly dataset?: (spec: unknown, baseDir: string) => ResolvedDataset;
   /** sha256 of a file a node reads; throws when it cannot be read. */
   readonly fileDigest?: (path: string) => string;
+}
+
+export interface ResolvedDataset {
+  /** The spec `run` gets. */
+  readonly spec: unknown;
+  /** The spec as hashed: without where the files are, since `fingerprint` covers what they hold. */
+  readonly keyed: unknown;
+  readonly fingerprint: string;
 }
 
 export function analyze(file: string, options: AnalyzeOptions): Analysis {
@@ -64,6 +79,42 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
 
   const keyed = new Map<string, KeyedInstance>();
   for (const instance of instances) {
+    let data: string | undefined;
+    let file: string | undefined;
+    const runParams: Record<string, unknown> = { ...instance.params };
+    const keyParams: Record<string, unknown> = { ...instance.params };
+    const baseDir = dirname(instance.decl.file.absolute);
+    const at = (param: string) =>
+      instance.decl.file.at(['nodes', instance.decl.localId, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
+    const datasetParam = instance.kind.datasetParam;
+    if (datasetParam !== undefined && options.dataset && instance.params[datasetParam] !== undefined) {
+      try {
+        const resolved = options.dataset(instance.params[datasetParam], baseDir);
+        data = resolved.fingerprint;
+        runParams[datasetParam] = resolved.spec;
+        keyParams[datasetParam] = resolved.keyed;
+      } catch (e) {
+        // Paths in the message as the pipeline wrote them: relative to its file.
+        problems.push({ ...at(datasetParam), message: `dataset: ${(e as Error).message.replaceAll(`${baseDir}${sep}`, '')}` });
+        continue;
+      }
+    }
+    const fileParam = instance.kind.fileParam;
+    const read = fileParam === undefined ? undefined : instance.params[fileParam];
+    if (fileParam !== undefined && typeof read === 'string' && options.fileDigest) {
+      const path = resolve(baseDir, read);
+      try {
+        file = options.fileDigest(path);
+        runParams[fileParam] = path;
+        keyParams[fileParam] = null;
+      } catch (e) {
+        const problem = (e as { problem?: unknown }).problem;
+        problems.push({ ...at(fileParam), message: `cannot read ${read}: ${typeof problem === 'string' ? problem : (e as Error).message}` });
+        continue;
+      }
+    }
+    // An instance downstream of one whose data could not be read has no key; its problem is reported.
+    if (upstreamIds(instance).some((id) => !keyed.has(id))) continue;
     const inputs: Record<string, OutputRef | GatheredRef[]> = {};
     for (const [port, binding] of instance.inputs) {
       // Gathered values keep their label and coordinates: a figure's legend depends on them.
@@ -71,41 +122,16 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
         ? binding.items.map((i) => ({ label: i.label, coords: i.coords, key: keyed.get(i.instance)!.key, port: i.port }))
         : { key: keyed.get(binding.instance)!.key, port: binding.port };
     }
-    let data: string | undefined;
-    let file: string | undefined;
-    let filePath: string | undefined;
-    const at = (param: string) =>
-      instance.decl.file.at(['nodes', instance.decl.localId, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
-    const dataset = instance.kind.dataset?.(instance.params as never);
-    if (dataset !== undefined && options.fingerprint) {
-      try {
-        data = options.fingerprint(dataset);
-      } catch (e) {
-        problems.push({ ...at('dataset'), message: `dataset: ${(e as Error).message}` });
-        continue;
-      }
-    }
-    const read = instance.kind.readsFile?.(instance.params as never);
-    if (read !== undefined && options.fileDigest) {
-      const path = resolve(dirname(instance.decl.file.absolute), read);
-      try {
-        file = options.fileDigest(path);
-        filePath = path;
-      } catch (e) {
-        problems.push({ ...at('path'), message: `cannot read ${read}: ${(e as Error).message}` });
-        continue;
-      }
-    }
     const components: KeyComponents = {
       kind: instance.kind.kind,
       version: instance.kind.version,
-      params: instance.params,
+      params: keyParams,
       inputs,
       ...(data === undefined ? {} : { data }),
       ...(file === undefined ? {} : { file }),
       ...(instance.salt === undefined ? {} : { salt: instance.salt }),
     };
-    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, ...(filePath ? { filePath } : {}) });
+    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, runParams });
   }
   if (problems.length > 0) return fail(problems);
   return {

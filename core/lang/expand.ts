@@ -176,6 +176,15 @@ function ownSweep(decl: NodeDecl, problems: Diagnostic[]): Sweep | undefined {
       problems.push(decl.file.at(at, `${what} is an empty list: the node would have no instances`));
       return undefined;
     }
+    const seen = new Set<string>();
+    for (const v of value) {
+      const id = JSON.stringify(v);
+      if (seen.has(id)) {
+        problems.push(decl.file.at(at, `${what} lists ${id} twice: two instances would be one`));
+        return undefined;
+      }
+      seen.add(id);
+    }
     return value;
   };
   if (foreach !== undefined) {

@@ -90,8 +90,8 @@ export function parseOverride(text: string): ParamOverride | string {
   let value: unknown;
   try {
     value = parseYaml(text.slice(eq + 1));
-  } catch {
-    value = text.slice(eq + 1);
+  } catch (e) {
+    return `--set ${text}: the value is not valid YAML (${(e as Error).message.split('\n')[0]}); quote it to pass a string`;
   }
   const path = name.split('.');
   if (path.some((p) => p === '')) return `--set ${text}: '${name}' is not a param path`;

@@ -2,6 +2,7 @@
  * Backend names, aliases and packages, without importing tfjs: the CLI checks a requested backend
  * before it starts workers, and analysis never loads a tensor library.
  */
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 /** The names users may request. */
@@ -50,7 +51,8 @@ export function parseBackendName(requested: string): BackendName {
  * Checks that a requested backend's package is installed, without loading it: a clear error before any
  * node runs. (Whether it then initialises, e.g. finds its native library, shows when it is activated.)
  */
-export function checkBackendInstalled(requested: string): BackendName {
+export function checkBackendInstalled(requested: string): BackendName | 'auto' {
+  if (requested.trim() === '' || requested.trim().toLowerCase() === 'auto') return 'auto';
   const name = parseBackendName(requested);
   const pkg = PACKAGES[name];
   try {
@@ -59,4 +61,22 @@ export function checkBackendInstalled(requested: string): BackendName {
     throw new BackendUnavailableError(name, `backend '${name}' needs the npm package ${pkg}, which is not installed (npm install ${pkg})`);
   }
   return name;
+}
+
+/**
+ * How many accelerator slots a run has by default: the NVIDIA devices of this machine when the GPU
+ * backend is installed and not overridden by a request for another backend, else none.
+ */
+export function defaultAcceleratorSlots(requested: string | undefined): number {
+  if (requested && requested !== 'auto' && parseBackendName(requested) !== 'tensorflow-gpu') return 0;
+  try {
+    createRequire(import.meta.url).resolve(`${PACKAGES['tensorflow-gpu']}/package.json`);
+  } catch {
+    return 0;
+  }
+  try {
+    return readdirSync('/dev').filter((name) => /^nvidia\d+$/.test(name)).length;
+  } catch {
+    return 0;
+  }
 }

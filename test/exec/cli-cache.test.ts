@@ -21,14 +21,17 @@ test('gc keeps what the kept pipeline and pins need, removes the rest, and shrin
   const pinned = await cli(['pin', 'c', '--pipeline', file, '--set', 'n=500000', '--cache', cache]);
   assert.equal(pinned.code, 0, pinned.stderr);
 
-  const dry = await cli(['gc', '--keep', file, '--cache', cache, '--dry-run', '--json']);
+  // A second kept pipeline keeps its results too (--keep takes several files).
+  const other = writePipeline(dir, 'other.yaml', MASKS.replace('name: masks', 'name: other').replace('n: 400000', 'n: 700000'));
+  assert.equal((await cli(['run', other, '--cache', cache])).code, 0);
+  const dry = await cli(['gc', '--keep', file, other, '--cache', cache, '--dry-run', '--json']);
   const planned = JSON.parse(dry.stdout) as { removedResults: string[]; bytesFreed: number };
   const gone = graphOf(file, ['n=600000']).instances.map((i) => i.key).sort();
   assert.deepEqual([...planned.removedResults].sort(), gone);
   assert.ok(planned.bytesFreed > 0);
 
   const before = statSync(join(cache, 'data.mdb')).size;
-  const gc = await cli(['gc', '--keep', file, '--cache', cache, '--json']);
+  const gc = await cli(['gc', '--keep', file, other, '--cache', cache, '--json']);
   assert.equal(gc.code, 0, gc.stderr);
   assert.ok(statSync(join(cache, 'data.mdb')).size < before, 'the data file shrinks');
   // What stays needs no work: the kept pipeline and the pinned variant are still cached.
@@ -36,6 +39,8 @@ test('gc keeps what the kept pipeline and pins need, removes the rest, and shrin
     const again = JSON.parse((await cli(['run', file, '--cache', cache, '--set', `n=${n}`, '--json'])).stdout) as { executed: string[] };
     assert.deepEqual(again.executed, [], `n=${n}`);
   }
+  const kept = JSON.parse((await cli(['run', other, '--cache', cache, '--json'])).stdout) as { executed: string[] };
+  assert.deepEqual(kept.executed, []);
   const removed = JSON.parse((await cli(['run', file, '--cache', cache, '--set', 'n=600000', '--json'])).stdout) as { executed: string[] };
   assert.deepEqual(removed.executed.sort(), ['c', 'm']);
 });

@@ -11,7 +11,7 @@ import { cli, graphOf, tempDir, writePipeline } from './helpers.js';
 
 const WALKS = `sparsegraph: 1
 name: walks
-params: { steps: 40 }
+params: { steps: 60 }
 nodes:
   start: { kind: test-constant, with: { v: 5 } }
   walk: { kind: test-slow-walk, inputs: { start: start }, matrix: { seed: [1, 2, 3] }, with: { steps: "\${params.steps}", ms: 15, seed: "\${item.seed}" } }
@@ -95,9 +95,12 @@ test('kill -9 at random moments, then a re-run: the cache stays valid and the re
   const cache = join(dir, 'killed');
   // A deterministic spread of kill times over the run (a seeded sequence, so failures reproduce).
   let seed = 12345;
+  let log = '';
   for (let i = 0; i < 5; i++) {
     seed = (seed * 1103515245 + 12345) % 2147483648;
-    const killed = await cli(['run', file, '--cache', cache, '--jobs', '2'], { killAfterMs: 150 + (seed % 700) });
+    // After start-up (~0.5 s) and before the ~2 s the walks take.
+    const killed = await cli(['run', file, '--cache', cache, '--jobs', '2'], { killAfterMs: 600 + (seed % 1200) });
+    log += killed.stderr;
     assert.ok(killed.signal === 'SIGKILL' || killed.code === 0, `run ${i}: ${killed.stderr}`);
     // After every kill, every visible result loads and verifies.
     const store = await openStore(cache);
@@ -109,6 +112,8 @@ test('kill -9 at random moments, then a re-run: the cache stays valid and the re
   }
   const final = await cli(['run', file, '--cache', cache, '--jobs', '2']);
   assert.equal(final.code, 0, final.stderr);
+  log += final.stderr;
+  assert.match(log, /walk\[seed=\d\]: step \d+\/60, resumed at step [1-9]\d*/, 'at least one walk resumed from saved progress');
   assert.deepEqual(await totals(file, cache), expected);
 });
 

@@ -139,10 +139,45 @@ nodes:
   assert.ok(digests.length >= 1, 'the mask is stored in a blob');
   store.corruptBlobForTesting(digests[0] as never, 40);
   const { report } = await runAll(file, store, [], { force: ['count'] });
-  assert.deepEqual([...report.executed].sort(), ['count', 'm']);
+  assert.deepEqual(report.cached, ['m'], 'the plan still sees m cached: the damage shows only when it is read');
+  assert.deepEqual(report.executed, ['count']);
+  assert.deepEqual(report.recomputed, ['m']);
   assert.deepEqual(report.failed, []);
   assert.equal(await valueOf(store, file, 'count'), 1000);
   await store.load(m.key); // verifies again: the recomputed entry is sound
+});
+
+test('a forced re-run that fails keeps the result it was meant to replace', async () => {
+  const file = writePipeline(tempDir(), 'p.yaml', 'sparsegraph: 1\nname: flaky\nnodes:\n  x: { kind: test-flaky, with: { v: 4 } }\n');
+  const store = new MemoryStore();
+  await runAll(file, store);
+  process.env['SPARSEGRAPH_TEST_FAIL'] = '1';
+  try {
+    const { report } = await runAll(file, store, [], { force: ['x'] });
+    assert.deepEqual(report.failed, [{ id: 'x', error: 'failing as asked' }]);
+  } finally {
+    delete process.env['SPARSEGRAPH_TEST_FAIL'];
+  }
+  assert.equal(await valueOf(store, file, 'x'), 4);
+});
+
+test('an input removed after planning (a gc meanwhile) is recomputed, not a failure', async () => {
+  const file = writePipeline(tempDir(), 'p.yaml', CHAIN);
+  const store = new MemoryStore();
+  await runAll(file, store);
+  const graph = graphOf(file);
+  const plan = planGraph(graph, store, { force: ['c'] });
+  const bKey = graph.byId.get('b')!.key;
+  await store.remove(bKey);
+  // The executor still believes b is cached, as when a gc in another process removes it mid-run.
+  const has = store.has.bind(store);
+  store.has = (key) => key === bKey || has(key);
+  const report = await execute(graph, plan, { store, runner: new InlineRunner(store, registry, 2) });
+  assert.deepEqual(report.executed, ['c']);
+  assert.deepEqual(report.recomputed, ['b']);
+  store.has = has;
+  assert.equal(has(bKey), true);
+  assert.equal(await valueOf(store, file, 'c'), 13);
 });
 
 test('an aborted run stops, reports it, and keeps what finished', async () => {

@@ -1,0 +1,23 @@
+/**
+ * A dataset spec as a pipeline wrote it, made ready for a key and for a run: paths resolved against the
+ * pipeline file, defaults filled in, and the content fingerprinted.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { datasetFingerprint } from './fingerprint.js';
+import { resolveDatasetSpec, type DatasetSpec } from './spec.js';
+
+export interface PreparedDataset {
+  /** What the node's `run` loads: absolute paths, every default written out. */
+  readonly spec: DatasetSpec;
+  /** What enters the key: the same without where the files are (the fingerprint covers their bytes). */
+  readonly keyed: Omit<DatasetSpec, 'path' | 'files'>;
+  readonly fingerprint: string;
+}
+
+export function prepareDataset(written: DatasetSpec, baseDir: string): PreparedDataset {
+  const path = (written as { path?: string }).path;
+  const located = path !== undefined && !isAbsolute(path) ? ({ ...written, path: resolve(baseDir, path) } as DatasetSpec) : written;
+  const spec = resolveDatasetSpec(located);
+  const { path: _path, files: _files, ...keyed } = spec as DatasetSpec & { path?: string; files?: unknown };
+  return { spec, keyed, fingerprint: datasetFingerprint(spec) };
+}

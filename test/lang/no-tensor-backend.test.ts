@@ -1,0 +1,28 @@
+/**
+ * The wall between analysis and execution: validating and planning a pipeline never loads tfjs, so it
+ * stays instant and works without a backend. tfjs-core registers its engine on `globalThis` when it
+ * loads; this file runs in a process of its own (node --test), so nothing else has loaded it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { MemoryStore } from '../../cache/memory-store.js';
+import { fileDigest, prepareDataset } from '../../core/data/index.js';
+import { analyze } from '../../core/lang/analyze.js';
+import { planGraph } from '../../core/plan.js';
+import { KindRegistry } from '../../core/registry.js';
+import { builtinKinds } from '../../nodes/index.js';
+
+test('analysing and planning the paper pipeline, datasets fingerprinted, loads no tensor library', () => {
+  const file = fileURLToPath(new URL('../../../pipelines/paper.yaml', import.meta.url));
+  const result = analyze(file, {
+    registry: new KindRegistry(builtinKinds),
+    dataset: (spec, baseDir) => prepareDataset(spec as never, baseDir),
+    fileDigest,
+  });
+  assert.ok(result.ok);
+  const plan = planGraph(result.graph, new MemoryStore());
+  assert.equal(plan.length, result.graph.instances.length);
+  assert.ok(plan.some((e) => e.components.data !== undefined), 'MNIST was fingerprinted');
+  assert.equal('_tfengine' in globalThis, false);
+});
