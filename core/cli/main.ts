@@ -56,6 +56,19 @@ function selection(flag: keyof typeof SELECTIONS): Option {
   return new Option(`${flag} <node>`, SELECTIONS[flag]).argParser(collect).default([]);
 }
 
+/** What `plan` and `run` both take: the pipeline, its overrides, the cache, and which nodes to (re-)run. */
+function planningOptions(command: Command): Command {
+  return command
+    .argument('<file>', 'pipeline YAML file')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .addOption(selection('--force'))
+    .addOption(selection('--force-downstream'))
+    .addOption(selection('--only'));
+}
+
 function program(): Command {
   const cli = new Command('sparsegraph')
     .description('Sparse-neural-network experiments as declarative, cached experiment graphs.')
@@ -77,17 +90,8 @@ function program(): Command {
       else process.stdout.write(`${file}: ok (${graph.instances.length} node instance${graph.instances.length === 1 ? '' : 's'})\n`);
     });
 
-  cli
-    .command('plan')
+  planningOptions(cli.command('plan'))
     .description('show every node instance with its key, whether it is cached, and why it would run')
-    .argument('<file>', 'pipeline YAML file')
-    .addOption(setOption())
-    .addOption(kindsOption())
-    .addOption(cacheOption())
-    .addOption(jsonOption())
-    .addOption(selection('--force'))
-    .addOption(selection('--force-downstream'))
-    .addOption(selection('--only'))
     .action(async (file: string, opts: AnalysisOptions & CacheOptions & { force: string[]; forceDownstream: string[]; only: string[] }) => {
       const graph = await analyzeOrExit(file, opts);
       checkNames(graph, [...opts.force, ...opts.forceDownstream, ...opts.only], '--force/--only');
@@ -115,17 +119,8 @@ function program(): Command {
       else process.stdout.write(opts.format === 'dot' ? toDot(graph) : toMermaid(graph));
     });
 
-  cli
-    .command('run')
+  planningOptions(cli.command('run'))
     .description('run a pipeline: only what is not cached, independent nodes in parallel')
-    .argument('<file>', 'pipeline YAML file')
-    .addOption(setOption())
-    .addOption(kindsOption())
-    .addOption(cacheOption())
-    .addOption(jsonOption())
-    .addOption(selection('--force'))
-    .addOption(selection('--force-downstream'))
-    .addOption(selection('--only'))
     .option('-j, --jobs <n>', 'nodes run in parallel worker threads (0: in this thread)', (v) => parseCount(v, '--jobs'), availableParallelism())
     .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run (default: the GPUs found, with tfjs-node-gpu installed)', (v) => parseCount(v, '--gpus'))
     .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')

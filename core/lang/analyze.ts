@@ -4,7 +4,7 @@
  */
 import { dirname, resolve, sep } from 'node:path';
 import type { NodeKey } from '../brand.js';
-import { nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
+import { canonicalJson, nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
 import type { KindRegistry } from '../registry.js';
 import { connect } from './connect.js';
 import { SourceFiles, sortDiagnostics, type Diagnostic } from './diagnostics.js';
@@ -78,6 +78,14 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
   if (problems.length > 0 || usage.length > 0) return fail(problems);
 
   const keyed = new Map<string, KeyedInstance>();
+  // Sweeps repeat one dataset across thousands of instances: resolve and fingerprint each spec once.
+  const datasets = new Map<string, ResolvedDataset>();
+  const prepareDataset = (spec: unknown, baseDir: string): ResolvedDataset => {
+    const id = canonicalJson([spec, baseDir]);
+    let found = datasets.get(id);
+    if (!found) datasets.set(id, (found = options.dataset!(spec, baseDir)));
+    return found;
+  };
   for (const instance of instances) {
     let data: string | undefined;
     let file: string | undefined;
@@ -89,7 +97,7 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
     const datasetParam = instance.kind.datasetParam;
     if (datasetParam !== undefined && options.dataset && instance.params[datasetParam] !== undefined) {
       try {
-        const resolved = options.dataset(instance.params[datasetParam], baseDir);
+        const resolved = prepareDataset(instance.params[datasetParam], baseDir);
         data = resolved.fingerprint;
         runParams[datasetParam] = resolved.spec;
         keyParams[datasetParam] = resolved.keyed;

@@ -73,7 +73,7 @@ export function expand(
       continue;
     }
     const inherited = inheritedCombos(cd, byNode);
-    const clash = own.axes.map((axis) => ({ axis, from: inherited.find((c) => axis in c.coords)?.sweptBy.get(axis) })).find((c) => c.from);
+    const clash = own.axes.map((axis) => ({ axis, from: inherited.sweptBy.get(axis) })).find((c) => c.from);
     if (clash) {
       const at: YamlPath = cd.decl.raw.matrix ? ['nodes', cd.decl.localId, 'matrix', clash.axis] : ['nodes', cd.decl.localId, 'foreach'];
       problems.push(cd.decl.file.at(at, `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently`, 'key'));
@@ -81,11 +81,13 @@ export function expand(
     }
     const made: Instance[] = [];
     const perInstance: { id: string; problems: Diagnostic[] }[] = [];
-    for (const combo of inherited) {
+    const sweptBy = new Map(inherited.sweptBy);
+    for (const axis of own.axes) sweptBy.set(axis, cd.decl.id);
+    for (const combo of inherited.combos) {
       for (const point of own.points) {
         const coords = { ...combo.coords, ...point.coords };
         const item = point.item !== undefined ? point.item : Object.keys(coords).length > 0 ? coords : undefined;
-        const result = makeInstance(cd, coords, item, combo, byNode, defaults);
+        const result = makeInstance(cd, coords, item, combo, sweptBy, byNode, defaults);
         perInstance.push({ id: instanceId(cd.decl.id, coords), problems: result.problems });
         if (result.instance) made.push(result.instance);
       }
@@ -124,29 +126,46 @@ interface Combo {
   readonly coords: Coordinates;
   /** The instance chosen for each upstream node. */
   readonly picks: ReadonlyMap<string, Instance>;
-  /** Which upstream node each axis comes from, for messages. */
+}
+
+interface Inherited {
+  readonly combos: Combo[];
+  /** Which upstream node introduced each inherited axis, for messages. */
   readonly sweptBy: ReadonlyMap<string, string>;
 }
 
-function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>): Combo[] {
+/**
+ * The natural join of the upstream nodes' instances on their shared axes (a cross product where they
+ * share none). Each upstream node's instances are indexed by their values on the shared axes, so a
+ * sweep of thousands of instances joins in linear time.
+ */
+function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>): Inherited {
   const upstream = new Set<string>();
   for (const { spec, refs } of cd.inputs.values()) if (!spec.gather) for (const r of refs) upstream.add(r.node);
-  let combos: Combo[] = [{ coords: {}, picks: new Map(), sweptBy: new Map() }];
+  let combos: Combo[] = [{ coords: {}, picks: new Map() }];
+  const sweptBy = new Map<string, string>();
   for (const node of upstream) {
     const options = byNode.get(node) ?? [];
+    const axes = Object.keys(options[0]?.coords ?? {});
+    const shared = axes.filter((a) => sweptBy.has(a));
+    const index = new Map<string, Instance[]>();
+    for (const option of options) {
+      const id = JSON.stringify(shared.map((a) => option.coords[a]));
+      const list = index.get(id);
+      if (list) list.push(option);
+      else index.set(id, [option]);
+    }
+    for (const axis of axes) if (!sweptBy.has(axis)) sweptBy.set(axis, options[0]!.sweptBy.get(axis) ?? node);
     const next: Combo[] = [];
     for (const combo of combos) {
-      for (const option of options) {
-        const compatible = Object.entries(option.coords).every(([a, v]) => !(a in combo.coords) || combo.coords[a] === v);
-        if (!compatible) continue;
-        const sweptBy = new Map(combo.sweptBy);
-        for (const axis of Object.keys(option.coords)) if (!sweptBy.has(axis)) sweptBy.set(axis, option.sweptBy.get(axis) ?? option.nodeId);
-        next.push({ coords: { ...combo.coords, ...option.coords }, picks: new Map([...combo.picks, [node, option]]), sweptBy });
+      const matching = index.get(JSON.stringify(shared.map((a) => combo.coords[a]))) ?? [];
+      for (const option of matching) {
+        next.push({ coords: { ...combo.coords, ...option.coords }, picks: new Map([...combo.picks, [node, option]]) });
       }
     }
     combos = next;
   }
-  return combos;
+  return { combos, sweptBy };
 }
 
 interface Sweep {
@@ -194,7 +213,13 @@ function ownSweep(decl: NodeDecl, problems: Diagnostic[]): Sweep | undefined {
     if (items.every(isScalar)) return { axes: ['item'], points: items.map((v) => ({ coords: { item: v }, item: v })) };
     if (items.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isScalar))) {
       const maps = items as Record<string, Scalar>[];
-      const axes = [...new Set(maps.flatMap((m) => Object.keys(m)))];
+      const axes = Object.keys(maps[0]!).sort();
+      // Every instance of a node has the same axes: that is what downstream nodes join on.
+      const odd = maps.findIndex((m) => Object.keys(m).sort().join() !== axes.join());
+      if (odd >= 0) {
+        problems.push(decl.file.at([...at, odd], `foreach maps must all have the same keys (${axes.join(', ')})`));
+        return undefined;
+      }
       return { axes, points: maps.map((m) => ({ coords: m })) };
     }
     problems.push(decl.file.at(at, 'foreach items must all be scalars, or all maps of scalars'));
@@ -303,6 +328,7 @@ function makeInstance(
   coords: Coordinates,
   item: unknown,
   combo: Combo,
+  sweptBy: ReadonlyMap<string, string>,
   byNode: ReadonlyMap<string, Instance[]>,
   defaults: KindDefaults,
 ): { instance?: Instance; problems: Diagnostic[] } {
@@ -325,8 +351,6 @@ function makeInstance(
       inputs.set(port, { gather: false, instance: combo.picks.get(ref.node)!.id, port: ref.port });
     }
   }
-  const sweptBy = new Map(combo.sweptBy);
-  for (const axis of Object.keys(coords)) if (!sweptBy.has(axis)) sweptBy.set(axis, decl.id);
   return {
     problems,
     instance: {

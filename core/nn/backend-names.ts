@@ -29,6 +29,14 @@ export const PACKAGES: Readonly<Record<BackendName, string>> = {
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
 
+/** The name each package registers its backend under in tfjs (both TensorFlow packages say `tensorflow`). */
+export const TFJS_BACKENDS: Readonly<Record<BackendName, string>> = {
+  'tensorflow-gpu': 'tensorflow',
+  tensorflow: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
 /** Thrown when a requested backend cannot be used; names the package to install. */
 export class BackendUnavailableError extends Error {
   constructor(

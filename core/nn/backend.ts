@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tf } from './tf.js';
-import { BACKEND_NAMES, BackendUnavailableError, PACKAGES, parseBackendName, type BackendName } from './backend-names.js';
+import { BACKEND_NAMES, BackendUnavailableError, PACKAGES, parseBackendName, TFJS_BACKENDS, type BackendName } from './backend-names.js';
 
 export { BACKEND_NAMES, BackendUnavailableError, parseBackendName, type BackendName };
 
@@ -22,7 +22,6 @@ export interface BackendInfo {
   /** Version of @tensorflow/tfjs-core. */
   readonly coreVersion: string;
 }
-
 
 const require = createRequire(import.meta.url);
 
@@ -41,42 +40,18 @@ function hasNvidiaGpu(): boolean {
 /** Imports the backend's package and makes it tfjs's active backend; throws with the reason. */
 async function activate(name: BackendName): Promise<void> {
   const pkg = PACKAGES[name];
-  switch (name) {
-    case 'tensorflow-gpu':
-    case 'tensorflow': {
-      try {
-        await import(pkg);
-      } catch (err) {
-        throw new BackendUnavailableError(name, `backend '${name}' needs the npm package ${pkg}, which is not installed or does not load here (npm install ${pkg}): ${(err as Error).message.split('\n')[0]}`);
-      }
-      if (!(await tf.setBackend('tensorflow'))) throw new BackendUnavailableError(name, `backend '${name}' (${pkg}) failed to initialise`);
-      return;
-    }
-    case 'wasm': {
-      try {
-        await import(pkg);
-      } catch (err) {
-        throw new BackendUnavailableError(name, `backend 'wasm' needs the npm package ${pkg} (npm install ${pkg}): ${(err as Error).message.split('\n')[0]}`);
-      }
-      // The threaded wasm build does not start under Node; SIMD single-thread does.
-      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-      if (!(await tf.setBackend('wasm'))) throw new BackendUnavailableError(name, `backend 'wasm' (${pkg}) failed to initialise`);
-      return;
-    }
-    case 'cpu': {
-      try {
-        await import(pkg);
-      } catch (err) {
-        throw new BackendUnavailableError(name, `backend 'cpu' needs the npm package ${pkg} (npm install ${pkg}): ${(err as Error).message.split('\n')[0]}`);
-      }
-      if (!(await tf.setBackend('cpu'))) throw new BackendUnavailableError(name, `backend 'cpu' failed to initialise`);
-      return;
-    }
+  try {
+    await import(pkg);
+  } catch (err) {
+    const first = (err as Error).message.split('\n')[0];
+    throw new BackendUnavailableError(name, `backend '${name}' needs the npm package ${pkg}, which is not installed or does not load here (npm install ${pkg}): ${first}`);
   }
+  // The threaded wasm build does not start under Node; SIMD single-thread does.
+  if (name === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (!(await tf.setBackend(TFJS_BACKENDS[name]))) throw new BackendUnavailableError(name, `backend '${name}' (${pkg}) failed to initialise`);
 }
 
 let active: BackendInfo | undefined;
-
 
 /**
  * Activates a backend and returns what was chosen. With no request (and no SPARSEGRAPH_BACKEND) the best

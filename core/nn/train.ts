@@ -25,6 +25,10 @@ export interface TrainState {
   /** Sum and count of the training losses seen so far (for the reported mean). */
   readonly lossSum: number;
   readonly lossCount: number;
+  /** Training loss of the last completed step (NaN before the first). */
+  readonly lastLoss: number;
+  /** Snapshots taken so far (`snapshotSteps` up to `checkpoint.step`), so a resumed run returns them all. */
+  readonly snapshots: readonly Checkpoint[];
 }
 
 export interface StepContext {
@@ -184,13 +188,13 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
   let lossSum = opts.resume?.lossSum ?? 0;
   let lossCount = opts.resume?.lossCount ?? 0;
   const pendingLosses: { step: number; loss: Tensor }[] = [];
-  const snapshots: Checkpoint[] = [];
+  const snapshots: Checkpoint[] = [...(opts.resume?.snapshots ?? [])];
   const wanted = new Set(opts.snapshotSteps ?? []);
   const xBuf = new Float32Array(B * sampleSize);
   const yBuf = new Int32Array(B);
   const idx = new Int32Array(B);
   const order = new DataOrder(ds.train.n, opts.dataSeed);
-  let lastLoss = NaN;
+  let lastLoss = opts.resume?.lastLoss ?? NaN;
 
   const hostWeights = (): Record<string, HostTensor<'float32'>> => {
     const out: Record<string, HostTensor<'float32'>> = {};
@@ -207,7 +211,7 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
   const stateNow = (): TrainState => {
     const mom: Record<string, HostTensor<'float32'>> = {};
     for (const p of trainable) mom[p.name] = fromDevice(p, momentum[p.name]!);
-    return { checkpoint: checkpointNow(), momentum: mom, lossSum, lossCount };
+    return { checkpoint: checkpointNow(), momentum: mom, lossSum, lossCount, lastLoss, snapshots: [...snapshots] };
   };
   const setMasks = (next: Readonly<Record<string, HostTensor<'uint8'>>>): void => {
     masks = { ...masks, ...cloneMasks(next) };
@@ -260,7 +264,8 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
     tf.tidy(() => {
       for (const p of prunable) weights[p.name]!.assign(applyMask(weights[p.name]!, maskT[p.name]!));
     });
-    if (wanted.has(step)) snapshots.push(checkpointNow());
+    // A resumed state already holds the snapshot of the step it was saved at.
+    if (wanted.has(step) && !snapshots.some((s) => s.step === step)) snapshots.push(checkpointNow());
 
     const runStep = (p: ParamInfo[], lr: number): Tensor =>
       tf.tidy(() => {

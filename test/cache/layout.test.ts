@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import xxhash from 'xxhash-wasm';
 import { blobDigest, encodeTensor } from '../../cache/blob-codec.js';
-import { blobChecksum } from '../../cache/checksum.js';
+import { blobChecksum, checksumWhileCopying } from '../../cache/checksum.js';
 import { FILES, FORMAT_VERSION, lastRunKey, pinKey, TABLES, type BlobInfo } from '../../cache/layout.js';
 import { packValue } from '../../cache/record-codec.js';
 import type { NodeKey } from '../../core/brand.js';
@@ -57,5 +57,9 @@ describe('cache layout', () => {
     const { h64Raw } = await xxhash();
     const large = new Uint8Array(3 * 256 * 1024 + 13).map((_, i) => (i * 2654435761) >>> 24);
     assert.equal(blobChecksum(large), h64Raw(large).toString(16).padStart(16, '0'));
+    // ... also when computed while copying everything past a header.
+    const copy = new Uint8Array(large.length - 40);
+    assert.equal(checksumWhileCopying(large, 40, copy), blobChecksum(large));
+    assert.deepEqual(copy, large.subarray(40));
   });
 });

@@ -1,10 +1,9 @@
 /**
  * Fully connected ReLU networks; LeNet-300-100 is `hidden: [300, 100]`. Parameters `fc1.weight`,
  * `fc1.bias`, ... `fc{L}.*` (the output layer is the last fc). The backward pass is written by hand:
- * three matMuls per layer, none with transpose flags where those are slow, and fused bias + ReLU.
+ * three matMuls per layer (matMulAT/matMulBT pick each backend's fast transpose), fused bias + ReLU.
  */
 import type { ModelSpec } from '../../values.js';
-import { kernelPreferences } from '../backend.js';
 import { matMulAT, matMulBT } from '../layers.js';
 import { crossEntropy, targets, type LossAndGrads, type LossOptions, type Network, type ParamInfo, type Params } from '../network.js';
 import { tf, type Scalar, type Tensor } from '../tf.js';
@@ -44,14 +43,13 @@ export function mlp(spec: ModelSpec, hidden: readonly number[]): Network {
       // d loss / d logits = (softmax - target) / B
       let dz = tf.div(tf.sub(tf.exp(logp), target), batch);
       const grads: Record<string, Tensor> = {};
-      const flags = !kernelPreferences().explicitTranspose;
       for (let l = layers.length - 1; l >= 0; l--) {
         const L = layers[l]!;
         const a = acts[l]!;
-        grads[L.w] = flags ? tf.matMul(a, dz, true, false) : matMulAT(a, dz);
+        grads[L.w] = matMulAT(a, dz);
         grads[L.b] = tf.sum(dz, 0);
         if (l > 0) {
-          const da = flags ? tf.matMul(dz, p[L.w]!, false, true) : matMulBT(dz, p[L.w]!);
+          const da = matMulBT(dz, p[L.w]!);
           // ReLU's derivative from its output: 1 where the unit was active.
           dz = tf.mul(da, tf.step(a));
         }

@@ -1,0 +1,110 @@
+/**
+ * The bridge between `train`'s resumable state and a node's RunContext. The state a run saved through
+ * `saveProgress` is where the next run of the same node starts, so a killed training node resumes at its
+ * last saved step and ends bit-identical to an uninterrupted run: data order and learning rate are
+ * functions of the step, and momentum, loss sums and snapshots travel in the state.
+ *
+ * A training node kind then needs one line more than a plain run:
+ *
+ *   const result = await train(start, { ...options, ...(await resumableTraining(ctx)) });
+ *
+ * The saved tree holds only what the cache's value trees store (plain objects, arrays, numbers, strings
+ * and HostTensors `{dtype, shape, data}`), and is checked when it comes back: a state that does not fit
+ * is reported and ignored, never half-used.
+ */
+import type { ProgressEvent } from '../node-def.js';
+import type { DType, HostTensor } from '../values.js';
+import type { TrainOptions, TrainState } from './train.js';
+
+/** Bump when the saved layout changes: a state of another format is ignored and training starts over. */
+export const TRAIN_STATE_FORMAT = 1;
+
+/** What the bridge uses of a node's RunContext (a RunContext is one). */
+export interface ProgressChannel {
+  readonly saveProgress: (state: Record<string, unknown>) => Promise<void>;
+  readonly loadProgress: () => Promise<Record<string, unknown> | undefined>;
+  readonly signal: AbortSignal;
+  readonly progress: (event: ProgressEvent) => void;
+}
+
+export interface ResumableOptions {
+  /** Save the state every this many steps; default at the end of each epoch (and always at the end). */
+  readonly stateEvery?: number;
+  /** Report progress every this many steps; default train's (50). */
+  readonly progressEvery?: number;
+}
+
+/** The TrainOptions the bridge fills in; spread them into the rest. */
+export interface ResumableTrainOptions extends Pick<TrainOptions, 'resume' | 'onState' | 'stateEvery' | 'signal' | 'onProgress' | 'progressEvery'> {
+  readonly onState: NonNullable<TrainOptions['onState']>;
+  readonly signal: AbortSignal;
+  readonly onProgress: NonNullable<TrainOptions['onProgress']>;
+}
+
+/**
+ * Loads the saved state (if any) and returns the options that resume from it, save the state through
+ * `saveProgress`, stop on the node's signal and forward progress.
+ */
+export async function resumableTraining(ctx: ProgressChannel, opts: ResumableOptions = {}): Promise<ResumableTrainOptions> {
+  const saved = await ctx.loadProgress();
+  let resume: TrainState | undefined;
+  if (saved !== undefined) {
+    const decoded = decodeTrainState(saved);
+    if (decoded.ok) {
+      resume = decoded.state;
+      ctx.progress({ step: resume.checkpoint.step, message: `resumed at step ${resume.checkpoint.step}` });
+    } else {
+      ctx.progress({ message: `saved training state ignored (${decoded.reason}); training from the start` });
+    }
+  }
+  return {
+    resume,
+    onState: (state) => ctx.saveProgress(encodeTrainState(state)),
+    stateEvery: opts.stateEvery,
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss }),
+    progressEvery: opts.progressEvery,
+  };
+}
+
+/** The state as a cache value tree. `train` hands out fresh plain objects, so nothing is copied. */
+export function encodeTrainState(state: TrainState): Record<string, unknown> {
+  return { format: TRAIN_STATE_FORMAT, ...state };
+}
+
+export type DecodedTrainState = { readonly ok: true; readonly state: TrainState } | { readonly ok: false; readonly reason: string };
+
+/** Checks a tree that `loadProgress` returned against the layout `encodeTrainState` writes. */
+export function decodeTrainState(tree: Record<string, unknown>): DecodedTrainState {
+  if (tree['format'] !== TRAIN_STATE_FORMAT) return { ok: false, reason: `format ${String(tree['format'])}, expected ${TRAIN_STATE_FORMAT}` };
+  const problem =
+    checkpointProblem(tree['checkpoint'], 'checkpoint') ??
+    tensorsProblem(tree['momentum'], 'momentum', 'float32') ??
+    (['lossSum', 'lossCount', 'lastLoss'] as const).map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
+    (Array.isArray(tree['snapshots']) ? tree['snapshots'].map((s, i) => checkpointProblem(s, `snapshots[${i}]`)).find((p) => p !== undefined) : 'snapshots is not a list');
+  if (problem !== undefined) return { ok: false, reason: problem };
+  const { format: _format, ...state } = tree;
+  // Every field was checked above against TrainState's layout.
+  return { ok: true, state: state as unknown as TrainState };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function checkpointProblem(v: unknown, path: string): string | undefined {
+  if (!isRecord(v)) return `${path} is not an object`;
+  if (!isRecord(v['model']) || typeof v['model']['arch'] !== 'string') return `${path}.model is not a model spec`;
+  if (!Number.isInteger(v['step']) || (v['step'] as number) < 0) return `${path}.step is not a step count`;
+  return tensorsProblem(v['tensors'], `${path}.tensors`, 'float32') ?? tensorsProblem(v['masks'], `${path}.masks`, 'uint8');
+}
+
+const ARRAY_OF: Readonly<Record<DType, new (n: number) => HostTensor['data']>> = { float32: Float32Array, int32: Int32Array, uint8: Uint8Array };
+
+function tensorsProblem(v: unknown, path: string, dtype: DType): string | undefined {
+  if (!isRecord(v)) return `${path} is not an object`;
+  for (const [name, t] of Object.entries(v)) {
+    if (!isRecord(t) || t['dtype'] !== dtype || !(t['data'] instanceof ARRAY_OF[dtype]) || !Array.isArray(t['shape'])) return `${path}.${name} is not a ${dtype} tensor`;
+    const size = (t['shape'] as unknown[]).reduce<number>((a, b) => a * (typeof b === 'number' ? b : NaN), 1);
+    if (size !== t['data'].length) return `${path}.${name} has ${t['data'].length} values for shape [${(t['shape'] as unknown[]).join(', ')}]`;
+  }
+  return undefined;
+}
