@@ -113,6 +113,12 @@ export interface DecodeOptions {
    * `bytes` (no copy), which is right only when the tensor may own `bytes`.
    */
   readonly copy?: boolean;
+  /**
+   * Copies a dense payload into the fresh memory instead of a plain `into.set(...)`: must fill `into`
+   * with `bytes.subarray(payloadOffset)` (the store checksums the blob in the same pass). Only called
+   * when a dense payload is copied; never for sparse or bits payloads, nor for views.
+   */
+  readonly copyDense?: (bytes: Uint8Array, payloadOffset: number, into: Uint8Array) => void;
 }
 
 /** Decodes a blob; sparse and bits payloads are always expanded into fresh memory. */
@@ -129,7 +135,8 @@ export function decodeTensor(bytes: Uint8Array, options: DecodeOptions = {}): Ho
       }
       // One memcpy into fresh memory; a byte-wise view copies correctly at any source alignment.
       const data = typedArray(dtype, new ArrayBuffer(n * size), 0, n);
-      new Uint8Array(data.buffer).set(bytes.subarray(payloadOffset));
+      if (options.copyDense !== undefined) options.copyDense(bytes, payloadOffset, new Uint8Array(data.buffer));
+      else new Uint8Array(data.buffer).set(bytes.subarray(payloadOffset));
       return { dtype, shape: header.shape, data } as HostTensor;
     }
     case 'sparse':

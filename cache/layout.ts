@@ -19,7 +19,10 @@ export const TABLES = {
   results: 'results',
   /** Digest -> the encoded tensor bytes (blob-codec.ts). Content-addressed, shared between results. */
   blobs: 'blobs',
-  /** Digest -> BlobInfo: how many results and progress states reference the blob, and its size. */
+  /**
+   * Digest -> BlobInfo: how many results and progress states reference the blob, its size, and the xxh64
+   * checksum of its bytes that `load` verifies.
+   */
   blobInfo: 'blob-info',
   /** NodeKey -> ClaimRecord: who is computing a key right now. */
   claims: 'claims',
@@ -95,10 +98,22 @@ export interface StoredProgress {
   readonly blobs: readonly BlobRef[];
 }
 
+/**
+ * The metadata of one blob (MessagePack map, keys in this order). `xxh64` was added without a format
+ * bump because both directions stay correct: a BlobInfo without it (written by an older build, or
+ * rewritten by one, which drops unknown fields) only means that `load` falls back to checking the blob's
+ * sha256 and then records the checksum; an older build reading a BlobInfo with it ignores the field.
+ */
 export interface BlobInfo {
   /** Number of results plus progress states whose `blobs` list this digest. 0 never stays stored. */
   readonly refs: number;
   readonly bytes: number;
+  /**
+   * xxHash64 (seed 0) of the blob's stored bytes, 16 lowercase hex digits (checksum.ts). Recorded when
+   * the blob is written; `load` verifies it instead of the slower sha256. Absent in stores written
+   * before it existed.
+   */
+  readonly xxh64?: string;
 }
 
 export interface ClaimRecord {

@@ -86,6 +86,14 @@ class MemoryBackend implements Backend {
     if (bytes === undefined) throw new Error(`no blob ${digest}`);
     bytes[at % bytes.length]! ^= 0xff;
   }
+
+  /** Replaces a committed value with what `change` makes of it, bypassing the store (tests only). */
+  tamper(table: TableName, key: string, change: (bytes: Uint8Array) => Uint8Array): void {
+    const committed = this.#data.get(table)!;
+    const bytes = committed.get(key);
+    if (bytes === undefined) throw new Error(`no ${table} value under ${key}`);
+    committed.set(key, change(bytes.slice()));
+  }
 }
 
 export class MemoryStore extends StoreCore {
@@ -103,5 +111,13 @@ export class MemoryStore extends StoreCore {
   /** Flips one byte of a stored blob, as a failing disk would (for tests of corruption handling). */
   corruptBlobForTesting(digest: Digest, at = 0): void {
     this.#memory.corrupt(digest, at);
+  }
+
+  /**
+   * Replaces a stored value (any table) with what `change` returns, as a failing disk or a foreign tool
+   * would (for tests of corruption handling, e.g. of BlobInfo checksum records).
+   */
+  tamperForTesting(table: TableName, key: string, change: (bytes: Uint8Array) => Uint8Array): void {
+    this.#memory.tamper(table, key, change);
   }
 }

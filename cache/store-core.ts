@@ -3,13 +3,16 @@
  * pins, sweeps. Invariants kept by doing every related change in one write transaction:
  * - a result record exists only together with every blob it references (put, import);
  * - BlobInfo.refs counts the results and progress states listing a blob, and a blob whose count drops
- *   to 0 is deleted in the same transaction (so per-epoch progress does not pile up garbage).
+ *   to 0 is deleted in the same transaction (so per-epoch progress does not pile up garbage);
+ * - BlobInfo.xxh64, when present, is the checksum of the blob's correct bytes (computed from bytes whose
+ *   sha256 is the digest: freshly encoded, imported and verified, or verified on load).
  */
 import { threadId } from 'node:worker_threads';
 import type { Digest, NodeKey } from '../core/brand.js';
 import type { HostTensor } from '../core/values.js';
 import type { Backend, RawTable } from './backend.js';
 import { blobDigest, BlobFormatError, decodeTensor, readBlobHeader, type EncodeOptions } from './blob-codec.js';
+import { blobChecksum, checksumWhileCopying } from './checksum.js';
 import {
   FORMAT_VERSION,
   lastRunKey,
@@ -44,6 +47,7 @@ import {
   type SweepOutcome,
   type SweepPlan,
   type SweepView,
+  type VerifyMode,
 } from './store.js';
 import { joinTree, manifestDigests, splitTree } from './tree-codec.js';
 
@@ -72,7 +76,16 @@ interface OwnedClaim {
   readonly timer: NodeJS.Timeout;
 }
 
-type BlobRead = { readonly tensors: Map<Digest, HostTensor> } | { readonly bad: Digest; readonly detail: string };
+type BlobRead =
+  /** `checksums`: verified checksums to record, for blobs whose BlobInfo lacks one or holds a wrong one. */
+  | { readonly tensors: Map<Digest, HostTensor>; readonly checksums: Map<Digest, string> }
+  | { readonly bad: Digest; readonly detail: string };
+
+/** A blob about to be stored, with its checksum (computed before the write transaction starts). */
+interface NewBlob {
+  readonly bytes: Uint8Array;
+  readonly xxh64: string;
+}
 
 export class StoreCore implements CacheStore {
   readonly #backend: Backend;
@@ -113,7 +126,7 @@ export class StoreCore implements CacheStore {
   async load(key: NodeKey, options: LoadOptions = {}): Promise<Record<string, unknown>> {
     const stored = this.#get<StoredResult>(TABLES.results, key);
     if (stored === undefined) throw new MissingResultError(key);
-    const read = this.#readBlobs(stored.blobs, options.verify !== 'none');
+    const read = this.#readBlobs(stored.blobs, options.verify ?? 'checksum');
     if ('bad' in read) {
       await this.#write(() => {
         const current = this.#get<StoredResult>(TABLES.results, key);
@@ -122,6 +135,7 @@ export class StoreCore implements CacheStore {
       }, true);
       throw new CorruptEntryError(key, read.bad, read.detail);
     }
+    await this.#recordChecksums(read.checksums);
     return joinTree(stored.outputs, read.tensors);
   }
 
@@ -129,6 +143,7 @@ export class StoreCore implements CacheStore {
     this.#assertOpen();
     const { manifest, blobs } = splitTree(outputs, this.#encoding);
     const refs = [...blobs].map(([digest, bytes]) => ({ digest, bytes: bytes.length }));
+    const fresh = withChecksums(blobs);
     const stored: StoredResult = {
       format: FORMAT_VERSION,
       key,
@@ -140,7 +155,7 @@ export class StoreCore implements CacheStore {
     };
     const packed = packValue(stored);
     await this.#write(() => {
-      this.#storeBlobs(blobs);
+      this.#storeBlobs(fresh);
       this.#retain(refs);
       const previous = this.#get<StoredResult>(TABLES.results, key);
       if (previous !== undefined) this.#release(previous.blobs);
@@ -228,10 +243,11 @@ export class StoreCore implements CacheStore {
     this.#assertOpen();
     const { manifest, blobs } = splitTree(state, this.#encoding);
     const refs = [...blobs].map(([digest, bytes]) => ({ digest, bytes: bytes.length }));
+    const fresh = withChecksums(blobs);
     const stored: StoredProgress = { format: FORMAT_VERSION, key, savedAt: new Date().toISOString(), state: manifest, blobs: refs };
     const packed = packValue(stored);
     await this.#write(() => {
-      this.#storeBlobs(blobs);
+      this.#storeBlobs(fresh);
       this.#retain(refs);
       this.#removeProgress(key);
       this.#table(TABLES.progress).put(key, packed);
@@ -239,10 +255,10 @@ export class StoreCore implements CacheStore {
   }
 
   /** Rejects with CorruptEntryError (after removing the state) when a blob of the state is damaged. */
-  async loadProgress(key: NodeKey): Promise<Record<string, unknown> | undefined> {
+  async loadProgress(key: NodeKey, options: LoadOptions = {}): Promise<Record<string, unknown> | undefined> {
     const stored = this.#get<StoredProgress>(TABLES.progress, key);
     if (stored === undefined) return undefined;
-    const read = this.#readBlobs(stored.blobs, true);
+    const read = this.#readBlobs(stored.blobs, options.verify ?? 'checksum');
     if ('bad' in read) {
       await this.#write(() => {
         this.#removeProgress(key);
@@ -250,6 +266,7 @@ export class StoreCore implements CacheStore {
       });
       throw new CorruptEntryError(key, read.bad, `${read.detail} (in-progress state)`);
     }
+    await this.#recordChecksums(read.checksums);
     return joinTree(stored.state, read.tensors);
   }
 
@@ -308,7 +325,7 @@ export class StoreCore implements CacheStore {
   stats(): StoreStats {
     let blobBytes = 0;
     const info = this.#table(TABLES.blobInfo);
-    for (const digest of info.keys()) blobBytes += this.#get<BlobInfo>(TABLES.blobInfo, digest)?.bytes ?? 0;
+    for (const digest of info.keys()) blobBytes += this.blobInfo(digest as Digest)?.bytes ?? 0;
     const fileBytes = this.#backend.fileBytes();
     return {
       results: this.#table(TABLES.results).count(),
@@ -332,6 +349,18 @@ export class StoreCore implements CacheStore {
     return this.#table(TABLES.blobs).get(digest);
   }
 
+  blobInfo(digest: Digest): BlobInfo | undefined {
+    const bytes = this.#table(TABLES.blobInfo).get(digest);
+    if (bytes === undefined) return undefined;
+    let info: unknown;
+    try {
+      info = unpackValue<unknown>(bytes);
+    } catch {
+      return undefined;
+    }
+    return isBlobInfo(info) ? info : undefined;
+  }
+
   async importEntry(entry: StoredEntry, blobs: ReadonlyMap<Digest, Uint8Array>): Promise<ImportOutcome> {
     this.#assertOpen();
     const key = entry.record.key;
@@ -339,11 +368,13 @@ export class StoreCore implements CacheStore {
     for (const digest of manifestDigests(entry.outputs)) {
       if (!listed.has(digest)) throw new Error(`entry ${key.slice(0, 12)}: outputs reference blob ${digest.slice(0, 12)} it does not list`);
     }
+    const verified = new Map<Digest, NewBlob>();
     for (const [digest, bytes] of blobs) {
       if (!listed.has(digest)) continue;
       if (blobDigest(bytes) !== digest) throw new Error(`blob ${digest.slice(0, 12)} does not match its digest`);
       if (bytes.length !== listed.get(digest)) throw new Error(`blob ${digest.slice(0, 12)} has ${bytes.length} bytes, the entry says ${listed.get(digest)}`);
       readBlobHeader(bytes);
+      verified.set(digest, { bytes, xxh64: blobChecksum(bytes) });
     }
     const stored: StoredResult = {
       format: FORMAT_VERSION,
@@ -360,9 +391,9 @@ export class StoreCore implements CacheStore {
       const table = this.#table(TABLES.blobs);
       for (const ref of entry.blobs) {
         if (table.has(ref.digest)) continue;
-        const bytes = blobs.get(ref.digest);
-        if (bytes === undefined) throw new Error(`entry ${key.slice(0, 12)}: blob ${ref.digest.slice(0, 12)} is neither given nor stored`);
-        this.#storeBlobs(new Map([[ref.digest, bytes]]));
+        const blob = verified.get(ref.digest);
+        if (blob === undefined) throw new Error(`entry ${key.slice(0, 12)}: blob ${ref.digest.slice(0, 12)} is neither given nor stored`);
+        this.#storeBlobs(new Map([[ref.digest, blob]]));
       }
       this.#retain(entry.blobs);
       this.#table(TABLES.results).put(key, packed);
@@ -406,7 +437,7 @@ export class StoreCore implements CacheStore {
       let bytesFreed = 0;
       for (const digest of stored as Set<Digest>) {
         if (referenced.has(digest)) continue;
-        const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
+        const info = this.blobInfo(digest);
         const size = info?.bytes ?? blobTable.get(digest)?.length ?? 0;
         if (blobTable.has(digest)) {
           removedBlobs++;
@@ -419,9 +450,9 @@ export class StoreCore implements CacheStore {
         for (const k of removeProgress) this.#table(TABLES.progress).remove(k);
         // Repair reference counts (they only drift if a bug or a foreign tool wrote the store).
         for (const [digest, refs] of referenced) {
-          const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
+          const info = this.blobInfo(digest);
           const bytes = info?.bytes ?? blobTable.get(digest)?.length;
-          if (bytes !== undefined && info?.refs !== refs) infoTable.put(digest, packValue({ refs, bytes } satisfies BlobInfo));
+          if (bytes !== undefined && info?.refs !== refs) infoTable.put(digest, packValue(blobInfoOf(refs, bytes, info?.xxh64)));
         }
       }
       return { removedResults: [...removeResults], removedProgress: [...removeProgress], removedBlobs, bytesFreed };
@@ -489,55 +520,116 @@ export class StoreCore implements CacheStore {
   }
 
   /**
-   * Checks each blob's sha256 (unless told not to) and decodes it straight from the stored bytes into
+   * Verifies each blob as `verify` says (LoadOptions) and decodes it straight from the stored bytes into
    * fresh arrays: one copy per tensor, the minimum for data the caller owns. Reports the first damaged
    * or missing blob instead.
+   *
+   * With `checksum`, a blob passes when its bytes match BlobInfo.xxh64. A mismatch means that the blob
+   * or the checksum record is damaged; the sha256 tells which. Only bytes whose sha256 is their digest
+   * are ever decoded without a checksum match, so a damaged checksum record can cost a sha256 but can
+   * neither let a damaged blob through nor condemn a sound one.
    */
-  #readBlobs(refs: readonly BlobRef[], verify: boolean): BlobRead {
+  #readBlobs(refs: readonly BlobRef[], verify: VerifyMode): BlobRead {
     const table = this.#table(TABLES.blobs);
     const tensors = new Map<Digest, HostTensor>();
+    const checksums = new Map<Digest, string>();
     for (const { digest } of refs) {
+      // Read before `use`: nothing may read the store while `use` lends its bytes.
+      const info = verify === 'checksum' ? this.#table(TABLES.blobInfo).get(digest) : undefined;
+      const expected = info === undefined ? undefined : recordedChecksum(info);
       const outcome = table.use(digest, (bytes): HostTensor | string => {
-        if (verify && blobDigest(bytes) !== digest) return 'content does not match its sha256';
+        // With a recorded checksum, it is computed during the decode (see below); otherwise the bytes
+        // are verified first, as they are in `digest` mode.
+        const fused = verify === 'checksum' && typeof expected === 'string';
+        if (verify === 'checksum' && !fused) {
+          if (blobDigest(bytes) !== digest) {
+            return expected === null ? 'content matches neither its xxh64 checksum nor its sha256' : 'content does not match its sha256';
+          }
+          // Sound bytes whose checksum is missing (older store) or whose record is damaged.
+          if (info !== undefined) checksums.set(digest, blobChecksum(bytes));
+        } else if (verify === 'digest' && blobDigest(bytes) !== digest) {
+          return 'content does not match its sha256';
+        }
+        // Decoding before the checksum is checked is safe: decodeTensor validates every length against
+        // the bytes it has, and a tensor whose bytes fail the check below is dropped unseen.
+        const sum: { actual?: string } = {};
+        let tensor: HostTensor;
         try {
-          return decodeTensor(bytes, { copy: true });
+          tensor = decodeTensor(bytes, fused
+            ? { copy: true, copyDense: (whole, from, into) => void (sum.actual = checksumWhileCopying(whole, from, into)) }
+            : { copy: true });
         } catch (error: unknown) {
           if (error instanceof BlobFormatError) return error.message;
           throw error;
         }
+        if (fused) {
+          const actual = sum.actual ?? blobChecksum(bytes);
+          if (actual !== expected) {
+            // The blob or its checksum record is damaged: the sha256 tells which.
+            if (blobDigest(bytes) !== digest) return 'content matches neither its xxh64 checksum nor its sha256';
+            checksums.set(digest, actual);
+          }
+        }
+        return tensor;
       });
       if (outcome === undefined) return { bad: digest, detail: 'blob is missing' };
       if (typeof outcome === 'string') return { bad: digest, detail: outcome };
       tensors.set(digest, outcome);
     }
-    return { tensors };
+    return { tensors, checksums };
+  }
+
+  /**
+   * Writes verified checksums into BlobInfo records that lack them or hold wrong ones. Only an
+   * optimisation for later loads, so it is not flushed, and a failure leaves the load successful.
+   */
+  async #recordChecksums(checksums: ReadonlyMap<Digest, string>): Promise<void> {
+    if (checksums.size === 0) return;
+    try {
+      await this.#write(() => {
+        for (const [digest, xxh64] of checksums) {
+          const info = this.blobInfo(digest);
+          if (info !== undefined && info.xxh64 !== xxh64) {
+            this.#table(TABLES.blobInfo).put(digest, packValue(blobInfoOf(info.refs, info.bytes, xxh64)));
+          }
+        }
+      }, false);
+    } catch {
+      // The data was verified; the next load checks the sha256 again.
+    }
   }
 
   // The following run inside a write transaction only.
 
-  #storeBlobs(blobs: ReadonlyMap<Digest, Uint8Array>): void {
+  /**
+   * Stores blobs not yet stored, and records the checksum of each given blob where its BlobInfo lacks
+   * one (a blob stored by an older build). `blobs` hold correct bytes: their sha256 is their digest.
+   */
+  #storeBlobs(blobs: ReadonlyMap<Digest, NewBlob>): void {
     const table = this.#table(TABLES.blobs);
-    const info = this.#table(TABLES.blobInfo);
-    for (const [digest, bytes] of blobs) {
+    const infos = this.#table(TABLES.blobInfo);
+    for (const [digest, { bytes, xxh64 }] of blobs) {
       if (!table.has(digest)) table.put(digest, bytes);
-      if (!info.has(digest)) info.put(digest, packValue({ refs: 0, bytes: bytes.length } satisfies BlobInfo));
+      const info = this.blobInfo(digest);
+      if (info === undefined) infos.put(digest, packValue(blobInfoOf(0, bytes.length, xxh64)));
+      else if (info.xxh64 !== xxh64) infos.put(digest, packValue(blobInfoOf(info.refs, info.bytes, xxh64)));
     }
   }
 
   #retain(refs: readonly BlobRef[]): void {
     const table = this.#table(TABLES.blobInfo);
     for (const { digest, bytes } of refs) {
-      const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
-      table.put(digest, packValue({ refs: (info?.refs ?? 0) + 1, bytes: info?.bytes ?? bytes } satisfies BlobInfo));
+      const info = this.blobInfo(digest);
+      table.put(digest, packValue(blobInfoOf((info?.refs ?? 0) + 1, info?.bytes ?? bytes, info?.xxh64)));
     }
   }
 
   #release(refs: readonly BlobRef[]): void {
     for (const { digest } of refs) {
-      const info = this.#get<BlobInfo>(TABLES.blobInfo, digest);
+      const info = this.blobInfo(digest);
       if (info === undefined) continue;
       if (info.refs <= 1) this.#dropBlob(digest);
-      else this.#table(TABLES.blobInfo).put(digest, packValue({ refs: info.refs - 1, bytes: info.bytes } satisfies BlobInfo));
+      else this.#table(TABLES.blobInfo).put(digest, packValue(blobInfoOf(info.refs - 1, info.bytes, info.xxh64)));
     }
   }
 
@@ -557,6 +649,37 @@ export class StoreCore implements CacheStore {
     this.#release(stored.blobs);
     this.#table(TABLES.progress).remove(key);
   }
+}
+
+function withChecksums(blobs: ReadonlyMap<Digest, Uint8Array>): Map<Digest, NewBlob> {
+  return new Map([...blobs].map(([digest, bytes]) => [digest, { bytes, xxh64: blobChecksum(bytes) }]));
+}
+
+/** A BlobInfo value; the checksum is left out when unknown (never stored as undefined or null). */
+function blobInfoOf(refs: number, bytes: number, xxh64: string | undefined): BlobInfo {
+  return xxh64 === undefined ? { refs, bytes } : { refs, bytes, xxh64 };
+}
+
+function isBlobInfo(value: unknown): value is BlobInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const { refs, bytes, xxh64 } = value as Record<string, unknown>;
+  return typeof refs === 'number' && typeof bytes === 'number' && (xxh64 === undefined || typeof xxh64 === 'string');
+}
+
+/**
+ * The checksum a stored BlobInfo records: its `xxh64` when that is present, `null` when the record is
+ * damaged (does not decode, or holds something else), so that it is checked and repaired like a wrong
+ * checksum; undefined when the record has no checksum (written by an older build).
+ */
+function recordedChecksum(bytes: Uint8Array): string | null | undefined {
+  let info: unknown;
+  try {
+    info = unpackValue<unknown>(bytes);
+  } catch {
+    return null;
+  }
+  if (!isBlobInfo(info)) return null;
+  return info.xxh64;
 }
 
 function toRecord(stored: StoredResult): ResultRecord {

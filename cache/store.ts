@@ -8,6 +8,7 @@
  * back an equal tree on load.
  */
 import type { Digest, NodeKey } from '../core/brand.js';
+import type { BlobInfo } from './layout.js';
 
 /** Where a result came from: enough to re-create it and to explain it to a person. */
 export interface Provenance {
@@ -52,7 +53,10 @@ export interface LastRun {
   readonly salt?: string;
 }
 
-/** Raised by `load` when a stored blob no longer matches its digest (the entry is already removed). */
+/**
+ * Raised by `load` and `loadProgress` when a stored blob is missing, fails verification (LoadOptions) or
+ * does not decode; the entry (or progress state) and the blob are already removed.
+ */
 export class CorruptEntryError extends Error {
   constructor(
     readonly key: NodeKey,
@@ -75,7 +79,8 @@ export interface ResultStore {
   has(key: NodeKey): boolean;
   record(key: NodeKey): ResultRecord | undefined;
   /**
-   * Loads the output trees; verifies every blob against its digest (CorruptEntryError otherwise).
+   * Loads the output trees; verifies every blob (by default against its recorded xxh64 checksum, see
+   * LoadOptions) and rejects with CorruptEntryError, after removing the entry, when one is damaged.
    * A key without a result rejects with MissingResultError.
    */
   load(key: NodeKey, options?: LoadOptions): Promise<Record<string, unknown>>;
@@ -91,7 +96,8 @@ export interface ResultStore {
 
   /** In-progress state of a long node (e.g. a training checkpoint per epoch), to resume after a kill. */
   saveProgress(key: NodeKey, state: Record<string, unknown>): Promise<void>;
-  loadProgress(key: NodeKey): Promise<Record<string, unknown> | undefined>;
+  /** Verifies blobs as `load` does; a damaged state is removed and rejects with CorruptEntryError. */
+  loadProgress(key: NodeKey, options?: LoadOptions): Promise<Record<string, unknown> | undefined>;
   clearProgress(key: NodeKey): Promise<void>;
 
   lastRun(scope: string, nodeId: string): LastRun | undefined;
@@ -104,12 +110,20 @@ export interface ResultStore {
 // Additions beyond the executor's narrow interface: options, errors, and what gc, bundles, `pin` and
 // `show` need. Both stores (LMDB and in-memory) implement CacheStore.
 
+/** How `load` and `loadProgress` check each blob before decoding it. */
+export type VerifyMode = 'checksum' | 'digest' | 'none';
+
 export interface LoadOptions {
   /**
-   * `digest` (default): every blob's sha256 is checked before it is used. `none`: trust the stored
-   * bytes (for benchmarks, or bulk reads verified some other way); a corrupted blob then goes unnoticed.
+   * - `checksum` (default): the blob's bytes must match the xxh64 checksum recorded when it was stored
+   *   (BlobInfo.xxh64), about 5x faster than sha256. On a mismatch the sha256 decides: if the bytes still
+   *   match their digest, only the checksum record was damaged; it is rewritten and the load succeeds.
+   *   A blob without a recorded checksum (older stores) is checked by sha256, and its checksum recorded.
+   * - `digest`: every blob's sha256 is checked against its digest (content address), as bundles do.
+   * - `none`: trust the stored bytes (benchmarks, or bulk reads verified some other way); a corrupted
+   *   blob then goes unnoticed.
    */
-  readonly verify?: 'digest' | 'none';
+  readonly verify?: VerifyMode;
 }
 
 /** Raised by `load` for a key that has no stored result. */
@@ -226,6 +240,11 @@ export interface CacheStore extends ResultStore {
   hasBlob(digest: Digest): boolean;
   /** The encoded bytes of a blob (a copy the caller owns), unverified. */
   blob(digest: Digest): Uint8Array | undefined;
+  /**
+   * What the store records about a blob: reference count, size and checksum. Undefined when there is no
+   * record or it cannot be decoded.
+   */
+  blobInfo(digest: Digest): BlobInfo | undefined;
   /**
    * Stores an entry made elsewhere, atomically. `blobs` must hold every referenced blob the store lacks;
    * each is verified against its digest. A key already present is left as is ('present').
