@@ -11,18 +11,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Analysis } from '../../core/lang/analyze.js';
 import { analyzeFile, repoRoot, runCli, scratchDir, validDir } from './helpers.js';
+import { rng } from '../fixtures/random.js';
 
-/** mulberry32: a small seeded PRNG, so every run tests the same mutants. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -117,7 +107,7 @@ const ORIGINALS = [
 function makeMutants(): Mutant[] {
   const dir = scratchDir('sparsegraph-fuzz-');
   cpSync(validDir, dir, { recursive: true });
-  const random = prng(20240601);
+  const random = rng(20240601);
   const mutants: Mutant[] = [];
   for (const original of ORIGINALS) {
     const source = readFileSync(original.path, 'utf8');
