@@ -313,6 +313,7 @@ function scatter(mask: Uint32Array, values: Int32Array | Uint8Array, out: Int32A
   return k;
 }
 
+/** `scatter` for 0/1 masks, which store no values: kept apart so the hot loop has no branch per bit. */
 function scatterOnes(mask: Uint32Array, out: Int32Array | Uint8Array): number {
   let k = 0;
   for (let w = 0; w < mask.length; w++) {
