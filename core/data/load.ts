@@ -101,7 +101,7 @@ function labelsToInt32(labels: Uint8Array | Int32Array, numClasses: number, sour
   return y;
 }
 
-function loadUncached(spec: ResolvedDatasetSpec): Dataset {
+function loadUncached(spec: ResolvedDatasetSpec, fingerprint: string): Dataset {
   let train: RawSplit;
   let test: RawSplit;
   let sampleShape: number[];
@@ -141,7 +141,7 @@ function loadUncached(spec: ResolvedDatasetSpec): Dataset {
     numClasses,
     train: { x: normalise(train, spec.normalize, stats), y: labelsToInt32(train.labels, numClasses, labelSource), n: train.n },
     test: { x: normalise(test, spec.normalize, stats), y: labelsToInt32(test.labels, numClasses, labelSource), n: test.n },
-    fingerprint: datasetFingerprint(spec),
+    fingerprint,
   };
 }
 
@@ -155,14 +155,17 @@ const memo = new Map<string, Dataset>();
  */
 export function loadDataset(spec: DatasetSpec): Dataset {
   const resolved = resolveDatasetSpec(spec);
-  const key = canonicalJson(resolved);
+  // The fingerprint (file digests, memoised by size and mtime) is part of the key, so files rewritten
+  // in place are read again rather than served stale.
+  const fingerprint = datasetFingerprint(resolved);
+  const key = JSON.stringify([canonicalJson(resolved), fingerprint]);
   const hit = memo.get(key);
   if (hit) {
     memo.delete(key);
     memo.set(key, hit);
     return hit;
   }
-  const ds = loadUncached(resolved);
+  const ds = loadUncached(resolved, fingerprint);
   memo.set(key, ds);
   while (memo.size > MEMO_SIZE) memo.delete(memo.keys().next().value!);
   return ds;

@@ -10,3 +10,4 @@ export * from './evaluate.js';
 export * from './device.js';
 export * from './layout.js';
 export * from './safetensors.js';
+export * from './resumable.js';

@@ -13,7 +13,7 @@
  * is reported and ignored, never half-used.
  */
 import type { ProgressEvent } from '../node-def.js';
-import type { DType, HostTensor } from '../values.js';
+import type { Checkpoint, DType, HostTensor } from '../values.js';
 import type { TrainOptions, TrainState } from './train.js';
 
 /** Bump when the saved layout changes: a state of another format is ignored and training starts over. */
@@ -83,9 +83,16 @@ export function decodeTrainState(tree: Record<string, unknown>): DecodedTrainSta
     (['lossSum', 'lossCount', 'lastLoss'] as const).map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
     (Array.isArray(tree['snapshots']) ? tree['snapshots'].map((s, i) => checkpointProblem(s, `snapshots[${i}]`)).find((p) => p !== undefined) : 'snapshots is not a list');
   if (problem !== undefined) return { ok: false, reason: problem };
-  const { format: _format, ...state } = tree;
-  // Every field was checked above against TrainState's layout.
-  return { ok: true, state: state as unknown as TrainState };
+  // Each field was checked above.
+  const state: TrainState = {
+    checkpoint: tree['checkpoint'] as Checkpoint,
+    momentum: tree['momentum'] as TrainState['momentum'],
+    lossSum: tree['lossSum'] as number,
+    lossCount: tree['lossCount'] as number,
+    lastLoss: tree['lastLoss'] as number,
+    snapshots: tree['snapshots'] as Checkpoint[],
+  };
+  return { ok: true, state };
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

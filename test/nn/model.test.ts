@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { selectBackend } from '../../core/nn/backend.js';
+import { loadDataset } from '../../core/data/load.js';
+import { Rng } from '../../core/data/random.js';
+import { backendDescription, selectBackend } from '../../core/nn/backend.js';
 import { uploadCheckpoint } from '../../core/nn/device.js';
 import { initCheckpoint } from '../../core/nn/init.js';
 import { conv2d, conv2dFilterGrad } from '../../core/nn/layers.js';
 import { buildNetwork } from '../../core/nn/models/index.js';
-import { crossEntropy, targets } from '../../core/nn/network.js';
+import { crossEntropy, isTrainable, targets } from '../../core/nn/network.js';
 import { tf } from '../../core/nn/tf.js';
+import { train } from '../../core/nn/train.js';
 import type { Checkpoint, ModelSpec } from '../../core/values.js';
 
 await selectBackend();
@@ -96,28 +99,100 @@ test('conv2d filter gradient by convolution equals the reference gradient (strid
   }
 });
 
-test('lenet5 and resnet20 train on any backend (loss and gradients finite, stats updated)', () => {
-  for (const model of [
+/** Per-channel mean and unbiased variance over every axis but the last, on the host in float64. */
+function channelMoments(t: tf.Tensor): { mean: number[]; variance: number[] } {
+  const c = t.shape[t.shape.length - 1]!;
+  const v = t.dataSync();
+  const count = v.length / c;
+  const mean = Array.from({ length: c }, (_, k) => {
+    let s = 0;
+    for (let i = k; i < v.length; i += c) s += v[i]!;
+    return s / count;
+  });
+  const variance = mean.map((m, k) => {
+    let s = 0;
+    for (let i = k; i < v.length; i += c) s += (v[i]! - m) ** 2;
+    return s / (count - 1);
+  });
+  return { mean, variance };
+}
+
+const close = (actual: ArrayLike<number>, expected: readonly number[], tol: number, what: string): void =>
+  expected.forEach((e, i) => assert.ok(Math.abs(actual[i]! - e) <= tol * Math.max(1, Math.abs(e)), `${what}[${i}] = ${actual[i]}, expected ${e}`));
+
+test('lenet5 and resnet20 train on cpu and wasm: finite gradients, batch-norm statistics move, SGD lowers the loss', async () => {
+  const models: ModelSpec[] = [
     { arch: 'lenet5', inputShape: [28, 28, 1], numClasses: 10 },
     { arch: 'resnet20', inputShape: [8, 8, 3], numClasses: 4, options: { blocks: 1, width: 4 } },
-  ] as ModelSpec[]) {
-    const net = buildNetwork(model);
-    const p = uploadCheckpoint(net, initCheckpoint({ model, seed: 1, initializer: 'he_normal' }));
-    const before = tf.memory().numTensors;
-    tf.tidy(() => {
-      const x = tf.randomNormal([4, ...model.inputShape], 0, 1, 'float32', 2);
-      const r = net.lossAndGrads(p, x, tf.tensor1d([0, 1, 2, 3], 'int32'), {});
-      assert.ok(Number.isFinite(r.loss.dataSync()[0]));
-      for (const q of net.params.filter((q) => q.role !== 'bn-mean' && q.role !== 'bn-var')) {
-        const g = r.grads[q.name]!;
-        assert.deepEqual(g.shape, p[q.name]!.shape, q.name);
-        assert.ok(Number.isFinite(tf.sum(tf.abs(g)).dataSync()[0]!), q.name);
+  ];
+  const cpuLosses = new Map<string, number[]>();
+  const images = loadDataset({ name: 'synthetic', seed: 1, train: 8, test: 4, sampleShape: [8, 8, 3], numClasses: 4 });
+  const previous = backendDescription()?.name;
+  try {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      await selectBackend(backend);
+      assert.equal(tf.getBackend(), backend);
+      for (const model of models) {
+        const what = `${model.arch} on ${backend}`;
+        const net = buildNetwork(model);
+        const trainable = net.params.filter(isTrainable);
+        const before = tf.memory().numTensors;
+        const p: Record<string, tf.Tensor> = uploadCheckpoint(net, initCheckpoint({ model, seed: 1 }));
+        // The same batch on every backend: drawn on the host.
+        const rng = new Rng(2, 'model-test');
+        const x = tf.tensor(Float32Array.from({ length: 4 * model.inputShape.reduce((a, b) => a * b, 1) }, () => rng.normal()), [4, ...model.inputShape]);
+        const y = tf.tensor1d([0, 1, 2, 3], 'int32');
+        const losses: number[] = [];
+        for (let s = 0; s < 5; s++) {
+          const r = tf.tidy(() => {
+            const out = net.lossAndGrads(p, x, y, {});
+            const next: Record<string, tf.Tensor> = {};
+            for (const q of trainable) next[q.name] = tf.sub(p[q.name]!, tf.mul(out.grads[q.name]!, 0.05));
+            return { loss: out.loss, grads: out.grads, next, stats: out.stats };
+          });
+          losses.push(r.loss.dataSync()[0]!);
+          assert.ok(Number.isFinite(losses[s]), `${what}: loss ${losses[s]} at step ${s}`);
+          if (s === 0) {
+            for (const q of trainable) {
+              const g = r.grads[q.name]!;
+              assert.deepEqual(g.shape, p[q.name]!.shape, `${what}: ${q.name}`);
+              assert.ok(Number.isFinite(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]!)), `${what}: ${q.name}`);
+            }
+            assert.equal(Object.keys(r.stats).length, net.params.length - trainable.length, `${what}: statistics`);
+          }
+          if (s === 0 && model.arch === 'resnet20') {
+            // Running statistics move from (0, 1) by 0.1 toward the batch's: mean and unbiased variance of conv1's output.
+            const { mean, variance } = tf.tidy(() => channelMoments(tf.conv2d(x as tf.Tensor4D, p['conv1.weight'] as tf.Tensor4D, 1, 'same')));
+            close(r.stats['bn1.running_mean']!.dataSync(), mean.map((m) => 0.1 * m), 1e-4, `${what}: bn1.running_mean`);
+            close(r.stats['bn1.running_var']!.dataSync(), variance.map((v) => 0.9 + 0.1 * v), 1e-4, `${what}: bn1.running_var`);
+            const deep = Array.from(r.stats['layer3.0.bn2.running_var']!.dataSync());
+            assert.ok(deep.every((v) => v !== 1 && v > 0.9), `${what}: layer3.0.bn2.running_var ${deep.join(', ')}`);
+          }
+          tf.dispose([r.loss, ...Object.values(r.grads)]);
+          for (const [name, t] of [...Object.entries(r.next), ...Object.entries(r.stats)]) {
+            p[name]!.dispose();
+            p[name] = t;
+          }
+        }
+        // Plain SGD on one fixed batch: every step lowers its loss.
+        losses.slice(1).forEach((l, i) => assert.ok(l < losses[i]!, `${what}: losses ${losses.join(', ')}`));
+        // Same weights and batch: both backends follow the same trajectory (up to float rounding).
+        const cpu = cpuLosses.get(model.arch);
+        if (cpu) close(losses, cpu, 1e-4, `${what}: losses against cpu's`);
+        else cpuLosses.set(model.arch, losses);
+        tf.dispose([x, y, ...Object.values(p)]);
+        assert.equal(tf.memory().numTensors, before, `${what}: live tensors`);
       }
-      assert.equal(Object.keys(r.stats).length, net.params.filter((q) => q.role === 'bn-mean' || q.role === 'bn-var').length);
-      tf.dispose(Object.values(r.stats));
-      assert.deepEqual(net.logits(p, x).shape, [4, model.numClasses]);
-    });
-    assert.equal(tf.memory().numTensors, before);
-    tf.dispose(Object.values(p));
+      // The trainer keeps the statistics each step returns: every running mean and variance entry moves.
+      const resnet = models[1]!;
+      const start = initCheckpoint({ model: resnet, seed: 1 });
+      const { checkpoint } = await train(start, { dataset: images, steps: 2, batchSize: 4, learningRate: 0.05, dataSeed: 1 });
+      for (const q of buildNetwork(resnet).params.filter((q) => !isTrainable(q))) {
+        const [now, then] = [checkpoint.tensors[q.name]!.data, start.tensors[q.name]!.data];
+        now.forEach((v, i) => assert.ok(Number.isFinite(v) && v !== then[i], `${q.name}[${i}] = ${v} on ${backend}`));
+      }
+    }
+  } finally {
+    if (previous) await selectBackend(previous);
   }
 });

@@ -74,6 +74,11 @@ test('resuming from an epoch state gives a bit-identical final result; snapshots
   assert.equal(resumed.checkpoint.step, full.checkpoint.step);
   for (const name of Object.keys(full.checkpoint.tensors)) assert.deepEqual(resumed.checkpoint.tensors[name]!.data, full.checkpoint.tensors[name]!.data, name);
   assert.equal(resumed.metrics.values.trainLossMean, full.metrics.values.trainLossMean);
+  // The state carries the snapshots taken before it, so the resumed run returns them all.
+  assert.deepEqual(states[0]!.snapshots.map((s) => s.step), [0]);
+  assert.deepEqual(resumed.snapshots.map((s) => s.step), [0, 15]);
+  for (const [i, snap] of full.snapshots.entries()) assert.deepEqual(resumed.snapshots[i]!.tensors['fc2.weight']!.data, snap.tensors['fc2.weight']!.data);
+  assert.equal(resumed.metrics.values.lastLoss, full.metrics.values.lastLoss);
 });
 
 test('divergence is an error naming the step', async () => {
