@@ -26,12 +26,21 @@ export interface Selection {
   readonly only?: readonly string[];
 }
 
-/** Instances matching a node id (all its sweep instances) or an exact instance id. */
+/** `x[k=1,j=a]` as instance ids are printed, axes sorted: `x[j=a,k=1]`. */
+function normalInstanceId(name: string): string {
+  const match = /^(.*)\[(.*)\]$/.exec(name);
+  if (!match) return name;
+  const axes = match[2]!.split(',').map((pair) => pair.trim()).sort((a, b) => a.split('=')[0]!.localeCompare(b.split('=')[0]!));
+  return `${match[1]}[${axes.join(',')}]`;
+}
+
+/** Instances matching a node id (all its sweep instances) or an instance id (axes in any order). */
 export function matchInstances(graph: ValidGraph, names: readonly string[]): { matched: Set<string>; unknown: string[] } {
   const matched = new Set<string>();
   const unknown: string[] = [];
   for (const name of names) {
-    const hits = graph.instances.filter((i) => i.id === name || i.nodeId === name);
+    const wanted = normalInstanceId(name);
+    const hits = graph.instances.filter((i) => i.id === wanted || i.nodeId === name);
     if (hits.length === 0) unknown.push(name);
     for (const h of hits) matched.add(h.id);
   }

@@ -197,8 +197,8 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
     });
     view.stop();
     if (opts.json) {
-      const { executed, cached, failed, skipped, recomputed } = report;
-      printJson({ executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}) });
+      const { executed, cached, failed, skipped, recomputed, aborted } = report;
+      printJson({ executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}), ...(aborted ? { aborted } : {}) });
     }
     else {
       const summary = `${report.executed.length} executed, ${report.cached.length} cached, ${report.failed.length} failed, ${report.skipped.length} skipped`;
@@ -217,6 +217,13 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // Output piped into `head` and closed early is not an error of ours: stop quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(EXIT.ok);
+      throw e;
+    });
+  }
   const cli = program();
   const json = argv.includes('--json');
   const fail = (message: string, code: number): number => {
@@ -230,6 +237,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      // Commander has printed its message on stderr already; a script asked for JSON gets it too.
+      if (json) printJson({ ok: false, error: e.message.replace(/^error: /, '') });
       return EXIT.usage;
     }
     if (e instanceof UsageError) return fail(e.message, EXIT.usage);

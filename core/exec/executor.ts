@@ -3,6 +3,7 @@
  * (even when several instances share it, or another process is computing it), failures isolated to
  * their downstream cone, Ctrl-C stopping cleanly with every finished result kept.
  */
+import { resolve } from 'node:path';
 import PQueue from 'p-queue';
 import type { ResultStore } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
@@ -11,7 +12,7 @@ import { upstreamIds } from '../lang/expand.js';
 import type { ProgressEvent } from '../node-def.js';
 import { lastRunOf, type PlanEntry } from '../plan.js';
 import { DeviceSlots } from './device-slots.js';
-import type { Runner, Task } from './runner.js';
+import type { RunHooks, Runner, Task } from './runner.js';
 
 export type ExecutionEvent =
   | { readonly type: 'start'; readonly id: string; readonly key: NodeKey }
@@ -50,8 +51,16 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
   const devices = new DeviceSlots(options.gpus ?? 0);
   const report: ExecutionReport = { executed: [], cached: [], failed: [], skipped: [], recomputed: [], aborted: false };
   const planned = new Map(plan.map((e) => [e.id, e]));
-  const byKey = new Map<NodeKey, KeyedInstance>();
-  for (const i of graph.instances) if (planned.has(i.id) && !byKey.has(i.key)) byKey.set(i.key, i);
+  /** Planned instances by key: several when identical nodes share one (two imports of a piece). */
+  const byKey = new Map<NodeKey, KeyedInstance[]>();
+  for (const i of graph.instances) {
+    if (!planned.has(i.id)) continue;
+    const list = byKey.get(i.key);
+    if (list) list.push(i);
+    else byKey.set(i.key, [i]);
+  }
+  /** One recovery per lost input, however many consumers find it lost. */
+  const recovering = new Map<NodeKey, Promise<boolean>>();
   /** One promise per key: instances sharing a key (identical nodes in two imports) share the work. */
   const work = new Map<NodeKey, Promise<Result>>();
   const done = new Map<string, Promise<Result>>();
@@ -79,23 +88,50 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
   };
 
   const computeOnce = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
-    const started = Date.now();
     if (!force && store.has(instance.key)) {
-      finish(instance.id, 'cached', started);
+      finish(instance.id, 'cached', Date.now());
       return { ok: true };
     }
     // The accelerator slot is taken before a queue slot, so nodes waiting for a GPU never hold up the
     // CPU-only nodes behind them in the queue.
     const device = instance.kind.tensorBackend ? await devices.acquire() : undefined;
     try {
-      return await queue.add(() => runClaimed(instance, force, started), { throwOnTimeout: true });
+      return await queue.add(() => runClaimed(instance, force), { throwOnTimeout: true });
     } finally {
       if (device !== undefined) devices.release(device);
     }
   };
 
-  const runClaimed = async (instance: KeyedInstance, force: boolean, started: number): Promise<Result> => {
+  /**
+   * Computes a lost input again (its blobs were damaged, or a gc removed it after the plan), under the
+   * claim of its key, so that neither several consumers here nor another process compute it twice. It
+   * runs in the slots of the consumer that found it lost.
+   */
+  const recover = (key: NodeKey, hooks: RunHooks): Promise<boolean> => {
+    let pending = recovering.get(key);
+    if (!pending) {
+      pending = (async () => {
+        const producer = byKey.get(key)?.[0];
+        if (!producer) return false;
+        const claim = await store.claim(key, { signal });
+        if (claim.status === 'done') return true;
+        try {
+          const outcome = await runner.run(taskOf(producer, graph, options.gitCommit), hooks);
+          if (outcome.status !== 'done') return false;
+          report.recomputed.push(producer.id);
+          return true;
+        } finally {
+          claim.release();
+        }
+      })();
+      recovering.set(key, pending);
+    }
+    return pending;
+  };
+
+  const runClaimed = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
     if (signal.aborted) return { ok: false, error: 'aborted' };
+    const started = Date.now();
     const claim = await store.claim(instance.key, { signal });
     if (claim.status === 'done' && !force) {
       finish(instance.id, 'cached', started);
@@ -108,21 +144,14 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
       const hooks = { signal, onProgress: (event: ProgressEvent) => emit({ type: 'progress', id: instance.id, event }) };
       let outcome = await runner.run(taskOf(instance, graph, options.gitCommit), hooks);
       if (outcome.status === 'input-lost') {
-        // An input vanished (damaged and dropped by the store, or removed by a gc meanwhile): compute it
-        // again under this node's slot, then retry this node once.
-        const producer = byKey.get(outcome.key);
-        if (producer) {
-          emit({ type: 'progress', id: instance.id, event: { message: `input ${producer.id} was lost (${outcome.error}); recomputing it` } });
-          const again = await runner.run(taskOf(producer, graph, options.gitCommit), hooks);
-          if (again.status === 'done') {
-            report.recomputed.push(producer.id);
-            outcome = await runner.run(taskOf(instance, graph, options.gitCommit), hooks);
-          }
-        }
+        // An input vanished: compute it again, then retry this node once.
+        emit({ type: 'progress', id: instance.id, event: { message: `an input was lost (${outcome.error}); recomputing it` } });
+        if (await recover(outcome.key, hooks)) outcome = await runner.run(taskOf(instance, graph, options.gitCommit), hooks);
       }
       switch (outcome.status) {
         case 'done':
-          await store.setLastRun(graph.name, instance.id, lastRunOf(instance));
+          // Every instance with this key now has this result: each remembers it for `plan`'s reasons.
+          for (const same of byKey.get(instance.key) ?? [instance]) await store.setLastRun(graph.name, same.id, lastRunOf(same));
           finish(instance.id, 'executed', started);
           return { ok: true };
         case 'aborted':
@@ -155,14 +184,10 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
     return pending;
   };
 
-  const onAbort = () => queue.clear();
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    await Promise.all(graph.instances.filter((i) => planned.has(i.id)).map(visit));
-    await queue.onIdle();
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
+  // On abort, queued tasks are not cleared (p-queue would leave their promises pending forever): they
+  // start, see the signal and return at once.
+  await Promise.all(graph.instances.filter((i) => planned.has(i.id)).map(visit));
+  await queue.onIdle();
   return { ...report, aborted: signal.aborted };
 }
 
@@ -174,7 +199,7 @@ function taskOf(instance: KeyedInstance, graph: ValidGraph, gitCommit: string | 
     version: instance.kind.version,
     params: instance.runParams,
     inputs: instance.components.inputs,
-    pipeline: graph.file,
+    pipeline: resolve(graph.file),
     ...(gitCommit ? { gitCommit } : {}),
   };
 }

@@ -76,7 +76,8 @@ export function expand(
     const clash = own.axes.map((axis) => ({ axis, from: inherited.sweptBy.get(axis) })).find((c) => c.from);
     if (clash) {
       const at: YamlPath = cd.decl.raw.matrix ? ['nodes', cd.decl.localId, 'matrix', clash.axis] : ['nodes', cd.decl.localId, 'foreach'];
-      problems.push(cd.decl.file.at(at, `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently`, 'key'));
+      const rename = clash.axis === 'item' && cd.decl.raw.foreach !== undefined ? ' (use matrix: { NAME: [...] } to name this axis)' : '';
+      problems.push(cd.decl.file.at(at, `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently${rename}`, 'key'));
       continue;
     }
     const made: Instance[] = [];

@@ -57,13 +57,14 @@ export async function resumableTraining(ctx: ProgressChannel, opts: ResumableOpt
       ctx.progress({ message: `saved training state ignored (${decoded.reason}); training from the start` });
     }
   }
+  // Intervals only when given: spread over a node's own options, an undefined would reset them.
   return {
     resume,
     onState: (state) => ctx.saveProgress(encodeTrainState(state)),
-    stateEvery: opts.stateEvery,
+    ...(opts.stateEvery === undefined ? {} : { stateEvery: opts.stateEvery }),
     signal: ctx.signal,
     onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss }),
-    progressEvery: opts.progressEvery,
+    ...(opts.progressEvery === undefined ? {} : { progressEvery: opts.progressEvery }),
   };
 }
 

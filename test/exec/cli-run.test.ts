@@ -144,3 +144,24 @@ nodes:
     await store.close();
   }
 });
+
+test('Ctrl-C with nodes still waiting for a worker ends the run, with a JSON report saying so', async () => {
+  const dir = tempDir();
+  const file = writePipeline(
+    dir,
+    'p.yaml',
+    `sparsegraph: 1
+name: queued
+nodes:
+  w: { kind: test-slow-walk, foreach: [1, 2, 3, 4, 5, 6], with: { steps: 100, ms: 30, seed: "\${item}" } }
+  total: { kind: test-sum, inputs: { all: w } }
+`,
+  );
+  const started = Date.now();
+  const stopped = await cli(['run', file, '--cache', join(dir, 'cache'), '--jobs', '2', '--json'], { interruptAfterMs: 1500 });
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.ok(Date.now() - started < 10_000, 'the run ends without a second Ctrl-C');
+  const report = JSON.parse(stopped.stdout) as { executed: string[]; aborted?: boolean };
+  assert.equal(report.aborted, true);
+  assert.deepEqual(report.executed, []);
+});

@@ -169,15 +169,64 @@ test('an input removed after planning (a gc meanwhile) is recomputed, not a fail
   const plan = planGraph(graph, store, { force: ['c'] });
   const bKey = graph.byId.get('b')!.key;
   await store.remove(bKey);
-  // The executor still believes b is cached, as when a gc in another process removes it mid-run.
+  // The executor's first look still finds b, as when a gc in another process removes it just after.
   const has = store.has.bind(store);
-  store.has = (key) => key === bKey || has(key);
+  let stale = true;
+  store.has = (key) => {
+    if (key !== bKey || !stale) return has(key);
+    stale = false;
+    return true;
+  };
   const report = await execute(graph, plan, { store, runner: new InlineRunner(store, registry, 2) });
   assert.deepEqual(report.executed, ['c']);
   assert.deepEqual(report.recomputed, ['b']);
   store.has = has;
   assert.equal(has(bKey), true);
   assert.equal(await valueOf(store, file, 'c'), 13);
+});
+
+test('a damaged input feeding several consumers is recomputed once', async () => {
+  const file = writePipeline(
+    tempDir(),
+    'p.yaml',
+    `sparsegraph: 1
+name: fan-out
+nodes:
+  m: { kind: test-mask, with: { n: 3000, every: 3 } }
+  c1: { kind: test-count-kept, inputs: { mask: m }, salt: 1 }
+  c2: { kind: test-count-kept, inputs: { mask: m }, salt: 2 }
+  c3: { kind: test-count-kept, inputs: { mask: m }, salt: 3 }
+`,
+  );
+  const store = new MemoryStore();
+  await runAll(file, store);
+  const m = graphOf(file).byId.get('m')!;
+  const digest = [...JSON.stringify(store.entry(m.key)).matchAll(/[0-9a-f]{64}/g)].map((x) => x[0]).find((d) => store.hasBlob(d as never))!;
+  store.corruptBlobForTesting(digest as never, 40);
+  const { report } = await runAll(file, store, [], { force: ['c1', 'c2', 'c3'] });
+  assert.deepEqual(report.recomputed, ['m']);
+  assert.deepEqual([...report.executed].sort(), ['c1', 'c2', 'c3']);
+  for (const c of ['c1', 'c2', 'c3']) assert.equal(await valueOf(store, file, c), 1000);
+});
+
+test('instances that share a key all remember the run, so plan names what changed for each', async () => {
+  const file = writePipeline(
+    tempDir(),
+    'p.yaml',
+    `sparsegraph: 1
+name: shared
+params: { p: 3 }
+nodes:
+  a: { kind: test-constant, matrix: { s: [1], t: [x, y] }, with: { v: "\${item.s}" } }
+  b: { kind: test-add, inputs: { a: a }, with: { plus: "\${params.p}" } }
+`,
+  );
+  const store = new MemoryStore();
+  const first = await runAll(file, store);
+  assert.equal(first.report.executed.filter((id) => id.startsWith('b[')).length, 1, 'b[s=1,t=x] and b[s=1,t=y] share one key');
+  const plan = planGraph(graphOf(file, ['p=4']), store);
+  const reasons = plan.filter((e) => e.id.startsWith('b[')).map((e) => e.reason);
+  assert.deepEqual(reasons, ['parameter plus changed 3 -> 4', 'parameter plus changed 3 -> 4']);
 });
 
 test('an aborted run stops, reports it, and keeps what finished', async () => {
