@@ -161,7 +161,7 @@ class Loader {
     for (const p of structural) this.problems.push(file.at(p.path, p.message, p.which));
     const broken = new Set(structural.map((p) => String(p.path[0] ?? '')));
     const raw = file.data as RawFile;
-    if (broken.has('nodes') || broken.has('') && !('nodes' in raw)) return undefined;
+    if (broken.has('nodes') || (broken.has('') && !('nodes' in raw))) return undefined;
     const nodes: [string, RawNode][] = [];
     for (const [localId, node] of Object.entries(raw.nodes ?? {})) {
       const problems = checkAgainst(structure.node, node, ['nodes', localId]);
