@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../cache/lmdb-store.js';
-import { fileDigest, prepareDataset } from '../core/data/index.js';
+import { dataHooks } from '../core/data/index.js';
 import { execute } from '../core/exec/executor.js';
 import { InlineRunner } from '../core/exec/inline-runner.js';
 import { analyze, type ValidGraph } from '../core/lang/analyze.js';
@@ -52,7 +52,7 @@ function chainsPipeline(): string {
 }
 
 function analyzed(file: string, registry: KindRegistry): ValidGraph {
-  const result = analyze(file, { registry, dataset: (spec, baseDir) => prepareDataset(spec as never, baseDir), fileDigest });
+  const result = analyze(file, { registry, ...dataHooks });
   if (!result.ok) throw new Error(`bench pipeline invalid: ${result.problems.map((p) => p.message).join('; ')}`);
   return result.graph;
 }

@@ -3,9 +3,10 @@ import { execFileSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { CacheStore } from '../../cache/store.js';
-import { fileDigest, prepareDataset } from '../data/index.js';
+import { dataHooks } from '../data/index.js';
 import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
 import { analyze, type ValidGraph } from '../lang/analyze.js';
+import type { KindRegistry } from '../registry.js';
 import { EXIT, reportDiagnostics, UsageError } from './output.js';
 
 export interface AnalysisOptions {
@@ -45,14 +46,29 @@ export async function openCache(options: CacheOptions, pipelineFile?: string): P
   }
 }
 
+/** The kinds modules of a command (`$SPARSEGRAPH_KINDS`, then `--kinds`), as absolute paths for workers. */
+export function kindModules(options: Pick<AnalysisOptions, 'kinds'>): string[] {
+  return [...kindModulesFromEnv(), ...options.kinds].map((m) => resolve(m));
+}
+
+const registries = new Map<string, Promise<KindRegistry>>();
+
+/** The node kinds a command knows, loaded once per process however many times it is asked. */
+export function registryFor(options: Pick<AnalysisOptions, 'kinds'>): Promise<KindRegistry> {
+  const modules = kindModules(options);
+  const id = JSON.stringify(modules);
+  let registry = registries.get(id);
+  if (!registry) registries.set(id, (registry = loadRegistry(modules)));
+  return registry;
+}
+
 /** Analyses a pipeline; on problems prints them and exits 1 (2 for command-line problems). */
 export async function analyzeOrExit(file: string, options: AnalysisOptions): Promise<ValidGraph> {
-  const registry = await loadRegistry([...kindModulesFromEnv(), ...options.kinds]);
+  const registry = await registryFor(options);
   const result = analyze(file, {
     registry,
     set: options.set,
-    dataset: (spec, baseDir) => prepareDataset(spec as never, baseDir),
-    fileDigest,
+    ...dataHooks,
   });
   if (result.ok) return result.graph;
   reportDiagnostics(result.problems, result.usage, result.sources, Boolean(options.json));

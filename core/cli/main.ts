@@ -7,7 +7,6 @@ import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { execute } from '../exec/executor.js';
 import { InlineRunner } from '../exec/inline-runner.js';
-import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
 import { WorkerPoolRunner } from '../exec/worker-pool.js';
 import type { ValidGraph } from '../lang/analyze.js';
 import { toDot, toJsonGraph, toMermaid } from '../lang/render-graph.js';
@@ -24,8 +23,10 @@ import {
   collect,
   gitCommit,
   jsonOption,
+  kindModules,
   kindsOption,
   openCache,
+  registryFor,
   setOption,
   type AnalysisOptions,
   type CacheOptions,
@@ -163,11 +164,10 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
   }
   const storeDir = cacheDirFor(opts, file);
   const store = await openCache(opts, file);
-  const kindModules = [...kindModulesFromEnv(), ...opts.kinds].map((m) => resolve(m));
   const runner =
     opts.jobs === 0
-      ? new InlineRunner(store, await loadRegistry(kindModules), 1, backend)
-      : new WorkerPoolRunner(opts.jobs, { storeDir, kindModules, ...(backend ? { backend } : {}) });
+      ? new InlineRunner(store, await registryFor(opts), 1, backend)
+      : new WorkerPoolRunner(opts.jobs, { storeDir, kindModules: kindModules(opts), ...(backend ? { backend } : {}) });
   const plan = planGraph(graph, store, { force: opts.force, forceDownstream: opts.forceDownstream, only: opts.only });
   const toRun = plan.filter((e) => e.status === 'run').length;
   const interactive = Boolean(process.stderr.isTTY) && !opts.json;

@@ -6,4 +6,4 @@ export { datasetFingerprint, fileDigest, DATA_FORMAT_VERSION } from './fingerpri
 export { loadDataset, type Dataset, type Split } from './load.js';
 export { permutation, Rng, streamId } from './random.js';
 export * from './spec.js';
-export { prepareDataset, type PreparedDataset } from './prepare.js';
+export { dataHooks, prepareDataset, type PreparedDataset } from './prepare.js';

@@ -3,7 +3,7 @@
  * pipeline file, defaults filled in, and the content fingerprinted.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { datasetFingerprint } from './fingerprint.js';
+import { datasetFingerprint, fileDigest } from './fingerprint.js';
 import { resolveDatasetSpec, type DatasetSpec } from './spec.js';
 
 export interface PreparedDataset {
@@ -21,3 +21,9 @@ export function prepareDataset(written: DatasetSpec, baseDir: string): PreparedD
   const { path: _path, files: _files, ...keyed } = spec as DatasetSpec & { path?: string; files?: unknown };
   return { spec, keyed, fingerprint: datasetFingerprint(spec) };
 }
+
+/** What analysis needs from the data layer to key nodes that read data: pass it as analyze()'s options. */
+export const dataHooks = {
+  dataset: (spec: unknown, baseDir: string): PreparedDataset => prepareDataset(spec as DatasetSpec, baseDir),
+  fileDigest,
+};

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fileDigest, prepareDataset } from '../../core/data/index.js';
+import { dataHooks } from '../../core/data/index.js';
 import { analyze, type ValidGraph } from '../../core/lang/analyze.js';
 import { KindRegistry } from '../../core/registry.js';
 import { builtinKinds } from '../../nodes/index.js';
@@ -25,7 +25,7 @@ export function writePipeline(dir: string, name: string, text: string): string {
 }
 
 export function graphOf(file: string, set: string[] = []): ValidGraph {
-  const result = analyze(file, { registry, set, fileDigest, dataset: (spec, baseDir) => prepareDataset(spec as never, baseDir) });
+  const result = analyze(file, { registry, set, ...dataHooks });
   if (!result.ok) throw new Error(`analysis failed: ${JSON.stringify(result.problems.map((p) => p.message).concat(result.usage))}`);
   return result.graph;
 }

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../cache/memory-store.js';
-import { fileDigest, prepareDataset } from '../../core/data/index.js';
+import { dataHooks } from '../../core/data/index.js';
 import { analyze } from '../../core/lang/analyze.js';
 import { planGraph } from '../../core/plan.js';
 import { KindRegistry } from '../../core/registry.js';
@@ -17,8 +17,7 @@ test('analysing and planning the paper pipeline, datasets fingerprinted, loads n
   const file = fileURLToPath(new URL('../../../pipelines/paper.yaml', import.meta.url));
   const result = analyze(file, {
     registry: new KindRegistry(builtinKinds),
-    dataset: (spec, baseDir) => prepareDataset(spec as never, baseDir),
-    fileDigest,
+    ...dataHooks,
   });
   assert.ok(result.ok);
   const plan = planGraph(result.graph, new MemoryStore());
