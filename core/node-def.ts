@@ -74,6 +74,11 @@ export interface RunContext<P, I> {
   readonly loadProgress: () => Promise<Record<string, unknown> | undefined>;
   /** Name of the tensor backend chosen for this process (`--backend`), if the node needs one. */
   readonly backend: string | undefined;
+  /**
+   * Content fingerprint of the dataset named by the kind's `datasetParam`, computed once by analysis:
+   * pass it to `loadDataset` so a worker never hashes the files again.
+   */
+  readonly datasetFingerprint?: string;
 }
 
 export interface NodeDefinition<

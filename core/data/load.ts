@@ -153,11 +153,11 @@ const memo = new Map<string, Dataset>();
  * Loads (or returns the memoised copy of) a dataset. The arrays are shared between callers: treat them
  * as read-only.
  */
-export function loadDataset(spec: DatasetSpec): Dataset {
+export function loadDataset(spec: DatasetSpec, opts: { readonly fingerprint?: string } = {}): Dataset {
   const resolved = resolveDatasetSpec(spec);
   // The fingerprint (file digests, memoised by size and mtime) is part of the key, so files rewritten
-  // in place are read again rather than served stale.
-  const fingerprint = datasetFingerprint(resolved);
+  // in place are read again rather than served stale. Analysis hands it over when it already has it.
+  const fingerprint = opts.fingerprint ?? datasetFingerprint(resolved);
   const key = JSON.stringify([canonicalJson(resolved), fingerprint]);
   const hit = memo.get(key);
   if (hit) {
