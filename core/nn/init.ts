@@ -7,31 +7,21 @@
 import { Rng } from '../data/random.js';
 import type { Checkpoint, HostTensor, ModelSpec } from '../values.js';
 import { buildNetwork } from './models/index.js';
+import { INITIALIZERS, type InitializerName } from './names.js';
 import { isPrunable, type ParamInfo } from './network.js';
 
-/**
- * `glorot_*`: Var = 2/(fan_in+fan_out); `he_*`: Var = 2/fan_in; `_uniform` or `_normal` (plain normal,
- * not truncated, as PyTorch's xavier_normal_/kaiming_normal_). `*_scaled` are the sparsity-aware
- * variants (Evci et al.): fan_in of each output unit (and fan_out of each input unit) counts only the
- * connections its mask keeps.
- */
-export const INITIALIZERS = [
-  'glorot_uniform',
-  'glorot_normal',
-  'he_uniform',
-  'he_normal',
-  'glorot_uniform_scaled',
-  'glorot_normal_scaled',
-  'he_uniform_scaled',
-  'he_normal_scaled',
-] as const;
-export type InitializerName = (typeof INITIALIZERS)[number];
+export { INITIALIZERS, type InitializerName };
 
 export interface InitOptions {
   readonly model: ModelSpec;
   /** Default `glorot_uniform` (Keras's default, used by rigl's MNIST MLP). */
   readonly initializer?: InitializerName;
   readonly seed: number;
+  /**
+   * Random stream mixed with the seed (default `init`): the same seed on another stream gives
+   * independent weights, so a sweep over seeds can draw a pruning run's and a scratch run's weights.
+   */
+  readonly stream?: string;
   /** Masks by weight name (1 = kept); missing ones are all ones. Masked entries are set to exactly 0. */
   readonly masks?: Readonly<Record<string, HostTensor<'uint8'>>>;
 }
@@ -102,7 +92,7 @@ export function initCheckpoint(opts: InitOptions): Checkpoint {
       case 'weight': {
         const mask = masks[p.name];
         if (mask && size(mask.shape) !== n) throw new Error(`mask for ${p.name} has shape [${mask.shape.join(', ')}], weight has [${p.shape.join(', ')}]`);
-        data = initWeight(p, initializer, new Rng(opts.seed, 'init', p.name), mask?.data);
+        data = initWeight(p, initializer, new Rng(opts.seed, opts.stream ?? 'init', p.name), mask?.data);
         break;
       }
       case 'bn-weight':
@@ -119,5 +109,5 @@ export function initCheckpoint(opts: InitOptions): Checkpoint {
   }
   const used: Record<string, HostTensor<'uint8'>> = {};
   for (const p of net.params.filter(isPrunable)) used[p.name] = masks[p.name]!;
-  return { model: opts.model, tensors, masks: used, step: 0, meta: { seed: opts.seed, initializer } };
+  return { model: opts.model, tensors, masks: used, step: 0, meta: { seed: opts.seed, initializer, ...(opts.stream && opts.stream !== 'init' ? { stream: opts.stream } : {}) } };
 }

@@ -101,7 +101,7 @@ export function batchNorm(
   x: Tensor,
   p: { weight: Tensor; bias: Tensor; mean: Tensor; variance: Tensor },
   training: boolean,
-): { y: Tensor; mean?: Tensor; variance?: Tensor } {
+): { y: Tensor; mean?: Tensor; variance?: Tensor; batchMean?: Tensor; batchVariance?: Tensor } {
   if (!training) {
     return { y: tf.add(tf.mul(tf.div(tf.sub(x, p.mean), tf.sqrt(tf.add(p.variance, BN_EPSILON))), p.weight), p.bias) };
   }
@@ -112,5 +112,5 @@ export function batchNorm(
   const newMean = tf.add(tf.mul(p.mean, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM));
   const unbiased = tf.mul(variance, count / Math.max(count - 1, 1));
   const newVar = tf.add(tf.mul(p.variance, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM));
-  return { y, mean: newMean, variance: newVar };
+  return { y, mean: newMean, variance: newVar, batchMean: mean, batchVariance: unbiased };
 }

@@ -52,6 +52,28 @@ export interface Network {
   logits(p: Params, x: Tensor): Tensor;
   /** Training-mode loss and gradients for labels [B] (int32). Synchronous: call inside tf.tidy. */
   lossAndGrads(p: Params, x: Tensor, labels: Tensor, opts: LossOptions): LossAndGrads;
+  /**
+   * For networks whose first operation is linear in its weight (x W, before the bias): the split that
+   * lets a path evaluate x W(t) = sum_k c_k (x W_k) from a few products shared by all its points.
+   */
+  readonly firstLinear?: FirstLinear;
+  /**
+   * For networks with batch norm: the batch mean and (unbiased) variance each batch-norm layer sees in
+   * training mode, by running-statistic name; used to recompute statistics at a point of a path.
+   */
+  batchStatistics?(p: Params, x: Tensor): Record<string, Tensor>;
+}
+
+export interface FirstLinear {
+  /** The first layer's weight and bias names. */
+  readonly weight: string;
+  readonly bias: string;
+  /** x [B, ...] times the weight (device layout) plus the bias: the first layer's pre-activation [B, H]. */
+  project(x: Tensor, weight: Tensor, bias: Tensor): Tensor;
+  /** The first layer's activation, applied to its pre-activation before `rest`. */
+  readonly activation: 'relu' | 'linear';
+  /** Eval-mode logits from the first layer's activations [B, H] and the other layers' params. */
+  rest(p: Params, a: Tensor): Tensor;
 }
 
 /** Smoothed one-hot targets [B, K]. */

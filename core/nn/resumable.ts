@@ -14,10 +14,11 @@
  */
 import type { ProgressEvent } from '../node-def.js';
 import type { Checkpoint, DType, HostTensor } from '../values.js';
+import type { CurveFitState } from './curve-fit.js';
 import type { TrainOptions, TrainState } from './train.js';
 
 /** Bump when the saved layout changes: a state of another format is ignored and training starts over. */
-export const TRAIN_STATE_FORMAT = 1;
+export const TRAIN_STATE_FORMAT = 2;
 
 /** What the bridge uses of a node's RunContext (a RunContext is one). */
 export interface ProgressChannel {
@@ -63,7 +64,7 @@ export async function resumableTraining(ctx: ProgressChannel, opts: ResumableOpt
     onState: (state) => ctx.saveProgress(encodeTrainState(state)),
     ...(opts.stateEvery === undefined ? {} : { stateEvery: opts.stateEvery }),
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss }),
+    onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss, lr: p.lr }),
     ...(opts.progressEvery === undefined ? {} : { progressEvery: opts.progressEvery }),
   };
 }
@@ -81,7 +82,8 @@ export function decodeTrainState(tree: Record<string, unknown>): DecodedTrainSta
   const problem =
     checkpointProblem(tree['checkpoint'], 'checkpoint') ??
     tensorsProblem(tree['momentum'], 'momentum', 'float32') ??
-    (['lossSum', 'lossCount', 'lastLoss'] as const).map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
+    (['lossSum', 'lossCount', 'lastLoss', 'windowSum', 'windowCount'] as const).map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
+    (['curve', 'curveSteps'] as const).map((k) => (numberList(tree[k]) ? undefined : `${k} is not a list of numbers`)).find((p) => p !== undefined) ??
     (Array.isArray(tree['snapshots']) ? tree['snapshots'].map((s, i) => checkpointProblem(s, `snapshots[${i}]`)).find((p) => p !== undefined) : 'snapshots is not a list');
   if (problem !== undefined) return { ok: false, reason: problem };
   // Each field was checked above.
@@ -91,10 +93,16 @@ export function decodeTrainState(tree: Record<string, unknown>): DecodedTrainSta
     lossSum: tree['lossSum'] as number,
     lossCount: tree['lossCount'] as number,
     lastLoss: tree['lastLoss'] as number,
+    windowSum: tree['windowSum'] as number,
+    windowCount: tree['windowCount'] as number,
+    curve: tree['curve'] as number[],
+    curveSteps: tree['curveSteps'] as number[],
     snapshots: tree['snapshots'] as Checkpoint[],
   };
   return { ok: true, state };
 }
+
+const numberList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'number');
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -115,4 +123,33 @@ function tensorsProblem(v: unknown, path: string, dtype: DType): string | undefi
     if (size !== t['data'].length) return `${path}.${name} has ${t['data'].length} values for shape [${(t['shape'] as unknown[]).join(', ')}]`;
   }
   return undefined;
+}
+
+/** Bump when the curve-fit state's layout changes. */
+export const CURVE_FIT_STATE_FORMAT = 1;
+
+/** A curve fit's state as a cache value tree. */
+export function encodeCurveFitState(state: CurveFitState): Record<string, unknown> {
+  return { format: CURVE_FIT_STATE_FORMAT, kind: 'curve-fit', ...state };
+}
+
+export type DecodedCurveFitState = { readonly ok: true; readonly state: CurveFitState } | { readonly ok: false; readonly reason: string };
+
+/** Checks a tree that `loadProgress` returned against the layout `encodeCurveFitState` writes. */
+export function decodeCurveFitState(tree: Record<string, unknown>): DecodedCurveFitState {
+  if (tree['format'] !== CURVE_FIT_STATE_FORMAT || tree['kind'] !== 'curve-fit') return { ok: false, reason: `not a curve-fit state of format ${CURVE_FIT_STATE_FORMAT}` };
+  const controls = tree['controls'];
+  const momentum = tree['momentum'];
+  const problem =
+    (Number.isInteger(tree['step']) && (tree['step'] as number) >= 0 ? undefined : 'step is not a step count') ??
+    (['lossSum', 'lossCount', 'lastLoss', 'windowSum', 'windowCount'] as const).map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
+    (['curve', 'curveSteps'] as const).map((k) => (numberList(tree[k]) ? undefined : `${k} is not a list of numbers`)).find((p) => p !== undefined) ??
+    (Array.isArray(controls) ? controls.map((c, i) => checkpointProblem(c, `controls[${i}]`)).find((p) => p !== undefined) : 'controls is not a list') ??
+    (Array.isArray(momentum) && Array.isArray(controls) && momentum.length === controls.length
+      ? momentum.map((m, i) => tensorsProblem(m, `momentum[${i}]`, 'float32')).find((p) => p !== undefined)
+      : 'momentum does not match the control points');
+  if (problem !== undefined) return { ok: false, reason: problem };
+  const { format: _f, kind: _k, ...rest } = tree;
+  // Each field was checked above.
+  return { ok: true, state: rest as unknown as CurveFitState };
 }

@@ -1,32 +1,30 @@
 /**
- * The training loop. Async only to coordinate (abort, callbacks, yielding to the event loop); each step
- * is one synchronous tf.tidy. Data order comes from the data-order seed alone: the sample stream is the
- * concatenation of per-epoch permutations, so step s reads samples [s*B, (s+1)*B) of that stream and
- * `epochs: E` means ceil(E*n/B) steps (rigl's 25 MNIST epochs at batch 128 = 11,719 steps).
+ * Training of a network's weights with SGD, on the shared step loop (loop.ts): masks multiply the
+ * gradients, so masked weights stay exactly zero; a step hook may replace masks (gradual pruning,
+ * dynamic sparse training), read weights and ask for dense gradients (RigL). Each step is one
+ * synchronous tf.tidy; async code only coordinates.
  */
 import type { Dataset } from '../data/load.js';
-import { permutation } from '../data/random.js';
 import type { Checkpoint, HostTensor, Metrics } from '../values.js';
 import { backendDescription } from './backend.js';
 import { fromDevice, maskToDevice, toDevice } from './device.js';
 import { evaluateParams } from './evaluate.js';
+import { denseMasks } from './init.js';
+import { DivergenceError, freshCounters, runLoop, totalSteps, type Batch, type LoopCounters, type LoopProgress } from './loop.js';
 import { buildNetwork } from './models/index.js';
-import { isPrunable, isTrainable, type Network, type ParamInfo } from './network.js';
+import { isPrunable, isTrainable } from './network.js';
 import { learningRate, type LrSchedule } from './schedules.js';
 import { sgdUpdate } from './sgd.js';
 import { tf, type Tensor } from './tf.js';
 
+export { DivergenceError, totalSteps };
+
 /** Everything needed to continue a run bit-identically: plain typed arrays, checkpoint layout. */
-export interface TrainState {
+export interface TrainState extends Omit<LoopCounters, 'step'> {
   /** Weights, masks and the number of completed steps. */
   readonly checkpoint: Checkpoint;
   /** Momentum buffers by trainable tensor name. */
   readonly momentum: Readonly<Record<string, HostTensor<'float32'>>>;
-  /** Sum and count of the training losses seen so far (for the reported mean). */
-  readonly lossSum: number;
-  readonly lossCount: number;
-  /** Training loss of the last completed step (NaN before the first). */
-  readonly lastLoss: number;
   /** Snapshots taken so far (`snapshotSteps` up to `checkpoint.step`), so a resumed run returns them all. */
   readonly snapshots: readonly Checkpoint[];
 }
@@ -43,16 +41,11 @@ export interface StepContext {
   setMasks(masks: Readonly<Record<string, HostTensor<'uint8'>>>): void;
   /** Unmasked gradients on the step's batch (RigL regrowth), checkpoint layout. Costs one extra pass. */
   denseGradients(): Record<string, HostTensor<'float32'>>;
-}
-
-export interface Progress {
-  readonly step: number;
-  readonly epoch: number;
-  readonly totalSteps: number;
-  /** Training loss of the last step. */
-  readonly loss: number;
+  /** Learning rate of the step just taken. */
   readonly lr: number;
 }
+
+export type Progress = LoopProgress;
 
 export interface TrainOptions {
   readonly dataset: Dataset;
@@ -87,6 +80,14 @@ export interface TrainOptions {
   /** Receives resumable state every `stateEvery` steps (default: at each epoch's end) and at the end. */
   readonly onState?: (state: TrainState) => void | Promise<void>;
   readonly stateEvery?: number;
+  /**
+   * Start at the starting checkpoint's step (a snapshot of a longer run) instead of step 0: the data
+   * order and the learning-rate schedule continue from there, momentum starts at zero. Instability
+   * analysis branches a run this way.
+   */
+  readonly continueFromCheckpointStep?: boolean;
+  /** Width of a loss-curve window in steps (default 50). */
+  readonly curveEvery?: number;
   /** Continue from this state instead of the starting checkpoint's step 0. */
   readonly resume?: TrainState;
   /**
@@ -100,44 +101,6 @@ export interface TrainResult {
   readonly checkpoint: Checkpoint;
   readonly snapshots: readonly Checkpoint[];
   readonly metrics: Metrics;
-}
-
-/** The training loss became NaN or infinite. */
-export class DivergenceError extends Error {
-  constructor(
-    readonly step: number,
-    readonly loss: number,
-  ) {
-    super(`training diverged at step ${step}: loss is ${loss}`);
-    this.name = 'DivergenceError';
-  }
-}
-
-/** Total steps for the options and dataset size. */
-export function totalSteps(opts: Pick<TrainOptions, 'steps' | 'epochs' | 'batchSize'>, n: number): number {
-  if (opts.steps !== undefined) return opts.steps;
-  return Math.ceil(((opts.epochs ?? 1) * n) / (opts.batchSize ?? 128));
-}
-
-/** Sample indices of step `step`: a slice of the concatenated per-epoch permutations. */
-class DataOrder {
-  private epoch = -1;
-  private perm: Int32Array = new Int32Array(0);
-  constructor(
-    private readonly n: number,
-    private readonly seed: number,
-  ) {}
-  indices(step: number, batch: number, out: Int32Array): void {
-    for (let i = 0; i < batch; i++) {
-      const pos = step * batch + i;
-      const e = Math.floor(pos / this.n);
-      if (e !== this.epoch) {
-        this.perm = permutation(this.n, this.seed, e);
-        this.epoch = e;
-      }
-      out[i] = this.perm[pos - e * this.n]!;
-    }
-  }
 }
 
 /** w * mask, with +0 (not -0) where masked, so masked entries are bitwise zero. */
@@ -160,16 +123,13 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
   if (sampleSize !== modelInput) throw new Error(`dataset samples have ${sampleSize} values, model ${start.model.arch} expects ${modelInput}`);
   const B = opts.batchSize ?? 128;
   const total = totalSteps(opts, ds.train.n);
-  const epochOf = (s: number): number => Math.floor((s * B) / ds.train.n);
   const origin = opts.resume?.checkpoint ?? start;
-  let step = origin.step;
-  if (!opts.resume) step = 0;
-  let masks = cloneMasks(origin.masks);
+  let step = opts.resume ? origin.step : opts.continueFromCheckpointStep ? start.step : 0;
+  if (step > total) throw new Error(`the starting checkpoint is at step ${step}, beyond the run's ${total} steps`);
+  // A checkpoint without a mask for a prunable tensor (one written by PyTorch) is dense there.
+  let masks = { ...denseMasks(start.model), ...cloneMasks(origin.masks) };
   const trainable = net.params.filter(isTrainable);
   const prunable = net.params.filter(isPrunable);
-  const cpuLike = ['wasm', 'cpu'].includes(tf.getBackend());
-  const syncEvery = Math.max(1, opts.syncEvery ?? (cpuLike ? 1 : 25));
-  const progressEvery = opts.progressEvery ?? 50;
   const lossOpts = { labelSmoothing: opts.labelSmoothing ?? 0 };
   const sgd = { momentum: opts.momentum ?? 0.9, nesterov: opts.nesterov ?? false, weightDecay: opts.weightDecay ?? 0 };
 
@@ -179,22 +139,13 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
   const maskT: Record<string, Tensor> = {};
   const uploadMasks = (): void => {
     for (const p of prunable) {
-      const m = masks[p.name];
-      if (!m) throw new Error(`checkpoint has no mask for prunable tensor ${p.name}`);
       maskT[p.name]?.dispose();
-      maskT[p.name] = maskToDevice(p, m);
+      maskT[p.name] = maskToDevice(p, masks[p.name]!);
     }
   };
-  let lossSum = opts.resume?.lossSum ?? 0;
-  let lossCount = opts.resume?.lossCount ?? 0;
-  const pendingLosses: { step: number; loss: Tensor }[] = [];
   const snapshots: Checkpoint[] = [...(opts.resume?.snapshots ?? [])];
   const wanted = new Set(opts.snapshotSteps ?? []);
-  const xBuf = new Float32Array(B * sampleSize);
-  const yBuf = new Int32Array(B);
-  const idx = new Int32Array(B);
-  const order = new DataOrder(ds.train.n, opts.dataSeed);
-  let lastLoss = opts.resume?.lastLoss ?? NaN;
+  let counters: LoopCounters | undefined;
 
   const hostWeights = (): Record<string, HostTensor<'float32'>> => {
     const out: Record<string, HostTensor<'float32'>> = {};
@@ -208,10 +159,11 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
     step,
     meta: { ...(start.meta ?? {}), ...(backendDescription() ? { backend: backendDescription()!.name } : {}) },
   });
-  const stateNow = (): TrainState => {
+  const stateNow = (c: LoopCounters): TrainState => {
     const mom: Record<string, HostTensor<'float32'>> = {};
     for (const p of trainable) mom[p.name] = fromDevice(p, momentum[p.name]!);
-    return { checkpoint: checkpointNow(), momentum: mom, lossSum, lossCount, lastLoss, snapshots: [...snapshots] };
+    const { step: _step, ...rest } = c;
+    return { ...rest, checkpoint: checkpointNow(), momentum: mom, snapshots: [...snapshots] };
   };
   const setMasks = (next: Readonly<Record<string, HostTensor<'uint8'>>>): void => {
     masks = { ...masks, ...cloneMasks(next) };
@@ -223,27 +175,17 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
       }
     });
   };
-  const loadBatch = (s: number): void => {
-    order.indices(s, B, idx);
-    for (let i = 0; i < B; i++) {
-      const r = idx[i]!;
-      xBuf.set(ds.train.x.subarray(r * sampleSize, (r + 1) * sampleSize), i * sampleSize);
-      yBuf[i] = ds.train.y[r]!;
-    }
-  };
-  const flushLosses = (): void => {
-    if (pendingLosses.length === 0) return;
-    const values = pendingLosses.length === 1 ? pendingLosses[0]!.loss.dataSync() : tf.tidy(() => tf.stack(pendingLosses.map((l) => l.loss))).dataSync();
-    const steps = pendingLosses.map((l) => l.step);
-    tf.dispose(pendingLosses.map((l) => l.loss));
-    pendingLosses.length = 0;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
-      if (!Number.isFinite(v)) throw new DivergenceError(steps[i]!, v);
-      lossSum += v;
-      lossCount += 1;
-      lastLoss = v;
-    }
+  const denseGradients = (batch: Batch): Record<string, HostTensor<'float32'>> => {
+    const grads = tf.tidy(() => {
+      const { x, y } = batch.tensors();
+      const r = net.lossAndGrads(weights, x, y, lossOpts);
+      tf.dispose(Object.values(r.stats));
+      return r.grads;
+    });
+    const out: Record<string, HostTensor<'float32'>> = {};
+    for (const q of trainable) out[q.name] = fromDevice(q, grads[q.name]!);
+    tf.dispose(Object.values(grads));
+    return out;
   };
 
   try {
@@ -267,82 +209,75 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
     // A resumed state already holds the snapshot of the step it was saved at.
     if (wanted.has(step) && !snapshots.some((s) => s.step === step)) snapshots.push(checkpointNow());
 
-    const runStep = (p: ParamInfo[], lr: number): Tensor =>
-      tf.tidy(() => {
-        const x = tf.tensor2d(xBuf, [B, sampleSize]);
-        const y = tf.tensor1d(yBuf, 'int32');
-        const { loss, grads, stats } = net.lossAndGrads(weights, x, y, lossOpts);
-        const lrT = tf.scalar(lr);
-        for (const q of p) {
-          const u = sgdUpdate(weights[q.name]!, momentum[q.name]!, grads[q.name]!, maskT[q.name], lrT, sgd);
-          weights[q.name]!.assign(u.w);
-          momentum[q.name]!.assign(u.v);
-        }
-        for (const [name, t] of Object.entries(stats)) {
-          weights[name]!.assign(t);
-          t.dispose();
-        }
-        return loss;
-      });
-
-    while (step < total) {
-      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('training aborted');
-      const lr = learningRate(step, total, { base: opts.learningRate, schedule: opts.schedule, warmupSteps: opts.warmupSteps });
-      loadBatch(step);
-      const loss = runStep(trainable, lr);
-      step += 1;
-      pendingLosses.push({ step, loss });
-      const epoch = epochOf(step);
-      const epochEnd = epoch !== epochOf(step - 1) || step === total;
-      if (pendingLosses.length >= syncEvery || epochEnd) flushLosses();
-      if (opts.onStep) {
-        flushLosses();
-        const ctx: StepContext = {
-          step,
-          epoch,
-          totalSteps: total,
-          weights: hostWeights,
-          masks: () => cloneMasks(masks),
-          setMasks,
-          denseGradients: () => {
-            const grads = tf.tidy(() => {
-              const x = tf.tensor2d(xBuf, [B, sampleSize]);
-              const y = tf.tensor1d(yBuf, 'int32');
-              const r = net.lossAndGrads(weights, x, y, lossOpts);
-              tf.dispose(Object.values(r.stats));
-              return r.grads;
-            });
-            const out: Record<string, HostTensor<'float32'>> = {};
-            for (const q of trainable) out[q.name] = fromDevice(q, grads[q.name]!);
-            tf.dispose(Object.values(grads));
-            return out;
-          },
-        };
-        await opts.onStep(ctx);
-      }
-      if (opts.onProgress && (step % progressEvery === 0 || step === total)) {
-        flushLosses();
-        opts.onProgress({ step, epoch, totalSteps: total, loss: lastLoss, lr });
-      }
-      if (wanted.has(step)) snapshots.push(checkpointNow());
-      const stateDue = opts.stateEvery ? step % opts.stateEvery === 0 : epochEnd;
-      if (opts.onState && (stateDue || step === total)) {
-        flushLosses();
-        await opts.onState(stateNow());
-      }
-      // Let timers, signals and other work run between steps without slowing the loop.
-      if (step % 20 === 0) await new Promise<void>((r) => setImmediate(r));
-    }
-    flushLosses();
+    const resume = opts.resume;
+    counters = await runLoop({
+      split: ds.train,
+      batchSize: B,
+      totalSteps: total,
+      dataSeed: opts.dataSeed,
+      lr: (s) => learningRate(s, total, { base: opts.learningRate, schedule: opts.schedule, warmupSteps: opts.warmupSteps }),
+      ...(resume ? { resume: { ...resume, step } } : step > 0 ? { resume: { ...freshCounters(), step } } : {}),
+      ...(opts.curveEvery !== undefined ? { curveEvery: opts.curveEvery } : {}),
+      step: (batch, lr) =>
+        tf.tidy(() => {
+          const { x, y } = batch.tensors();
+          const { loss, grads, stats } = net.lossAndGrads(weights, x, y, lossOpts);
+          const lrT = tf.scalar(lr);
+          for (const q of trainable) {
+            const u = sgdUpdate(weights[q.name]!, momentum[q.name]!, grads[q.name]!, maskT[q.name], lrT, sgd);
+            weights[q.name]!.assign(u.w);
+            momentum[q.name]!.assign(u.v);
+          }
+          for (const [name, t] of Object.entries(stats)) {
+            weights[name]!.assign(t);
+            t.dispose();
+          }
+          return loss;
+        }),
+      ...(opts.onStep || wanted.size > 0
+        ? {
+            after: async (done: number, epoch: number, batch: Batch) => {
+              step = done;
+              if (opts.onStep) {
+                const lr = learningRate(done - 1, total, { base: opts.learningRate, schedule: opts.schedule, warmupSteps: opts.warmupSteps });
+                await opts.onStep({
+                  step: done,
+                  epoch,
+                  totalSteps: total,
+                  lr,
+                  weights: hostWeights,
+                  masks: () => cloneMasks(masks),
+                  setMasks,
+                  denseGradients: () => denseGradients(batch),
+                });
+              }
+              if (wanted.has(done)) snapshots.push(checkpointNow());
+            },
+          }
+        : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.progressEvery !== undefined ? { progressEvery: opts.progressEvery } : {}),
+      ...(opts.stateEvery !== undefined ? { stateEvery: opts.stateEvery } : {}),
+      ...(opts.syncEvery !== undefined ? { syncEvery: opts.syncEvery } : {}),
+      ...(opts.onState
+        ? {
+            onState: async (c: LoopCounters) => {
+              step = c.step;
+              await opts.onState!(stateNow(c));
+            },
+          }
+        : {}),
+    });
+    step = counters.step;
     const final = checkpointNow();
-    const meanLoss = lossCount ? lossSum / lossCount : NaN;
+    const meanLoss = counters.lossCount ? counters.lossSum / counters.lossCount : NaN;
     return {
-      checkpoint: { ...final, meta: { ...(final.meta ?? {}), trainLoss: meanLoss, lastLoss } },
+      checkpoint: { ...final, meta: { ...(final.meta ?? {}), trainLoss: meanLoss, lastLoss: counters.lastLoss } },
       snapshots,
-      metrics: { values: { steps: step, trainLossMean: meanLoss, lastLoss } },
+      metrics: { values: { steps: step, trainLossMean: meanLoss, lastLoss: counters.lastLoss }, series: { loss: [...counters.curve], loss_step: [...counters.curveSteps] } },
     };
   } finally {
-    tf.dispose(pendingLosses.map((l) => l.loss));
     tf.dispose([...Object.values(weights), ...Object.values(momentum), ...Object.values(maskT)]);
   }
 }

@@ -99,7 +99,10 @@ test('a training run aborted mid-epoch resumes from its saved state to a bit-ide
   const resumed = await train(start, { ...options, ...(await resumableTraining(second)) });
   assert.deepEqual(second.events[0], { step: 13, message: 'resumed at step 13' });
   assert.deepEqual(second.savedSteps, [19, 25, 32]);
-  assert.deepEqual(second.events.at(-1), { step: 32, totalSteps: 32, epoch: 5, loss: reference.metrics.values['lastLoss'] });
+  const last = second.events.at(-1)!;
+  assert.deepEqual({ ...last, lr: undefined }, { step: 32, totalSteps: 32, epoch: 5, loss: reference.metrics.values['lastLoss'], lr: undefined });
+  // The cosine schedule's rate at the last step (0-based 31 of 32), carried in the progress event.
+  assert.equal(last.lr, options.learningRate * 0.5 * (1 + Math.cos((Math.PI * 31) / 32)));
   assertSameResult(resumed, reference);
   assert.equal(tf.memory().numTensors, before);
 });
@@ -121,7 +124,7 @@ test('a saved state that does not fit is reported and ignored', async () => {
   const ctx = nodeContext(store, new AbortController().signal);
   await store.saveProgress(KEY, { format: 99 });
   assert.equal((await resumableTraining(ctx)).resume, undefined);
-  assert.deepEqual(ctx.events, [{ message: 'saved training state ignored (format 99, expected 1); training from the start' }]);
+  assert.deepEqual(ctx.events, [{ message: 'saved training state ignored (format 99, expected 2); training from the start' }]);
 
   let state: Record<string, unknown> | undefined;
   await train(start, { ...options, steps: 1, onState: (s) => void (state = encodeTrainState(s)) });

@@ -1,5 +1,6 @@
 /** Architectures by name. An unknown name is an error listing the known ones. */
 import type { ModelSpec } from '../../values.js';
+import type { ArchitectureName } from '../names.js';
 import type { Network } from '../network.js';
 import { lenet5 } from './lenet5.js';
 import { mlp } from './mlp.js';
@@ -10,7 +11,7 @@ function numberList(v: unknown, fallback: readonly number[]): readonly number[] 
 }
 
 /** Registered architectures: `ModelSpec.arch` to a builder reading `ModelSpec.options`. */
-export const ARCHITECTURES: Readonly<Record<string, (spec: ModelSpec) => Network>> = {
+export const ARCHITECTURES: Readonly<Record<ArchitectureName, (spec: ModelSpec) => Network>> = {
   /** LeNet-300-100: 784-300-100-10 ReLU, no batch norm. */
   lenet300: (spec) => mlp(spec, [300, 100]),
   /** Any ReLU MLP: options.hidden = [widths...] (default [300, 100]). */
@@ -24,7 +25,7 @@ export const ARCHITECTURES: Readonly<Record<string, (spec: ModelSpec) => Network
 
 /** Builds the network for a spec; the same spec always gives the same parameter list. */
 export function buildNetwork(spec: ModelSpec): Network {
-  const build = ARCHITECTURES[spec.arch];
+  const build = (ARCHITECTURES as Readonly<Record<string, (spec: ModelSpec) => Network>>)[spec.arch];
   if (!build) throw new Error(`unknown architecture '${spec.arch}'; known: ${Object.keys(ARCHITECTURES).join(', ')}`);
   return build(spec);
 }

@@ -30,10 +30,28 @@ export function mlp(spec: ModelSpec, hidden: readonly number[]): Network {
     return { acts, logits: logits! };
   };
 
+  /** Logits from layer 1's activations relu(x W1 + b1). */
+  const rest = (p: Params, a1: Tensor): Tensor => {
+    let a = a1;
+    for (let l = 1; l < layers.length; l++) {
+      const L = layers[l]!;
+      const last = l === layers.length - 1;
+      a = tf.fused.matMul({ a: a as tf.Tensor2D, b: p[L.w] as tf.Tensor2D, bias: p[L.b], activation: last ? 'linear' : 'relu' });
+    }
+    return a;
+  };
+
   return {
     spec,
     params,
     logits: (p, x) => forward(p, x).logits,
+    firstLinear: {
+      weight: layers[0]!.w,
+      bias: layers[0]!.b,
+      activation: layers.length === 1 ? 'linear' : 'relu',
+      project: (x, w, b) => tf.fused.matMul({ a: tf.reshape(x, [x.shape[0]!, inputSize]) as tf.Tensor2D, b: w as tf.Tensor2D, bias: b }),
+      rest,
+    },
     lossAndGrads(p: Params, x: Tensor, labels: Tensor, opts: LossOptions): LossAndGrads {
       const { acts, logits } = forward(p, x);
       const target = targets(labels, spec.numClasses, opts.labelSmoothing);

@@ -47,13 +47,16 @@ export function resnet(spec: ModelSpec, blocksPerStage: number, baseWidth: numbe
     { name: 'linear.bias', shape: [spec.numClasses], layout: 'plain', role: 'bias' },
   );
 
-  const forward = (p: Params, x: Tensor, training: boolean): { logits: Tensor; stats: Record<string, Tensor> } => {
+  const forward = (p: Params, x: Tensor, training: boolean): { logits: Tensor; stats: Record<string, Tensor>; moments: Record<string, Tensor> } => {
     const stats: Record<string, Tensor> = {};
+    const moments: Record<string, Tensor> = {};
     const norm = (name: string, a: Tensor): Tensor => {
       const r = batchNorm(a, { weight: p[`${name}.weight`]!, bias: p[`${name}.bias`]!, mean: p[`${name}.running_mean`]!, variance: p[`${name}.running_var`]! }, training);
       if (r.mean && r.variance) {
         stats[`${name}.running_mean`] = r.mean;
         stats[`${name}.running_var`] = r.variance;
+        moments[`${name}.running_mean`] = r.batchMean!;
+        moments[`${name}.running_var`] = r.batchVariance!;
       }
       return r.y;
     };
@@ -72,13 +75,14 @@ export function resnet(spec: ModelSpec, blocksPerStage: number, baseWidth: numbe
       a = tf.relu(tf.add(r, shortcut));
     }
     const pooled = tf.mean(a, [1, 2]);
-    return { logits: dense(pooled, p['linear.weight']!, p['linear.bias']), stats };
+    return { logits: dense(pooled, p['linear.weight']!, p['linear.bias']), stats, moments };
   };
   const net: Network = {
     spec,
     params,
     logits: (p, x) => forward(p, x, false).logits,
     lossAndGrads: (p, x, labels, opts) => autodiffLossAndGrads(net, forward, p, x, labels, opts),
+    batchStatistics: (p, x) => forward(p, x, true).moments,
   };
   return net;
 }

@@ -1,0 +1,213 @@
+/**
+ * The step loop every kind of training shares: the data order, host-side batching, the learning rate of
+ * each step, loss accounting (divergence at the exact step, the running mean, a loss curve), progress,
+ * resumable counters, abort and yielding to the event loop. What one step computes is the caller's:
+ * `train` updates weights, `fitCurve` updates a curve's control points.
+ *
+ * Data order comes from the data-order seed alone: the sample stream is the concatenation of per-epoch
+ * permutations, so step s reads samples [s*B, (s+1)*B) of that stream and `epochs: E` means
+ * ceil(E*n/B) steps (rigl's 25 MNIST epochs at batch 128 = 11,719 steps).
+ */
+import type { Split } from '../data/load.js';
+import { permutation } from '../data/random.js';
+import { tf, type Tensor } from './tf.js';
+
+/** One minibatch on the host; `tensors()` uploads it (call inside a tidy). */
+export interface Batch {
+  readonly x: Float32Array;
+  readonly y: Int32Array;
+  readonly size: number;
+  readonly sampleSize: number;
+  tensors(): { x: Tensor; y: Tensor };
+}
+
+/** Total steps for a length in steps or epochs and a dataset of n samples. */
+export function totalSteps(opts: { readonly steps?: number; readonly epochs?: number; readonly batchSize?: number }, n: number): number {
+  if (opts.steps !== undefined) return opts.steps;
+  return Math.ceil(((opts.epochs ?? 1) * n) / (opts.batchSize ?? 128));
+}
+
+/** The batches of a split in the data order of `seed`: step s is a slice of the per-epoch permutations. */
+export class BatchStream {
+  private epoch = -1;
+  private perm: Int32Array = new Int32Array(0);
+  private readonly idx: Int32Array;
+  private readonly batch: Batch;
+
+  constructor(
+    private readonly split: Split,
+    readonly batchSize: number,
+    private readonly seed: number,
+  ) {
+    const sampleSize = split.x.length / split.n;
+    const x = new Float32Array(batchSize * sampleSize);
+    const y = new Int32Array(batchSize);
+    this.idx = new Int32Array(batchSize);
+    this.batch = { x, y, size: batchSize, sampleSize, tensors: () => ({ x: tf.tensor2d(x, [batchSize, sampleSize]), y: tf.tensor1d(y, 'int32') }) };
+  }
+
+  /** Fills and returns the (reused) batch of step `step`. */
+  load(step: number): Batch {
+    const { n } = this.split;
+    const B = this.batchSize;
+    const d = this.batch.sampleSize;
+    for (let i = 0; i < B; i++) {
+      const pos = step * B + i;
+      const e = Math.floor(pos / n);
+      if (e !== this.epoch) {
+        this.perm = permutation(n, this.seed, e);
+        this.epoch = e;
+      }
+      this.idx[i] = this.perm[pos - e * n]!;
+    }
+    for (let i = 0; i < B; i++) {
+      const r = this.idx[i]!;
+      this.batch.x.set(this.split.x.subarray(r * d, (r + 1) * d), i * d);
+      this.batch.y[i] = this.split.y[r]!;
+    }
+    return this.batch;
+  }
+}
+
+/** What the loop has counted so far; plain numbers, so a resumed run continues them exactly. */
+export interface LoopCounters {
+  /** Completed steps. */
+  readonly step: number;
+  /** Sum and count of the training losses seen (for the running mean). */
+  readonly lossSum: number;
+  readonly lossCount: number;
+  /** Training loss of the last completed step (NaN before the first). */
+  readonly lastLoss: number;
+  /** Mean training loss of each completed window of `curveEvery` steps. */
+  readonly curve: readonly number[];
+  /** The step at which each window of `curve` ended. */
+  readonly curveSteps: readonly number[];
+  /** Sum and count of the losses of the window in progress. */
+  readonly windowSum: number;
+  readonly windowCount: number;
+}
+
+export const freshCounters = (): LoopCounters => ({ step: 0, lossSum: 0, lossCount: 0, lastLoss: NaN, curve: [], curveSteps: [], windowSum: 0, windowCount: 0 });
+
+/** The training loss became NaN or infinite. */
+export class DivergenceError extends Error {
+  constructor(
+    readonly step: number,
+    readonly loss: number,
+  ) {
+    super(`training diverged at step ${step}: loss is ${loss}`);
+    this.name = 'DivergenceError';
+  }
+}
+
+export interface LoopProgress {
+  readonly step: number;
+  readonly epoch: number;
+  readonly totalSteps: number;
+  /** Training loss of the last step. */
+  readonly loss: number;
+  readonly lr: number;
+}
+
+export interface LoopOptions {
+  readonly split: Split;
+  readonly batchSize: number;
+  readonly totalSteps: number;
+  /** Seed of the data order. */
+  readonly dataSeed: number;
+  /** Learning rate of step `step` (0-based). */
+  readonly lr: (step: number) => number;
+  /**
+   * One synchronous update on `batch` (inside its own tidy); returns the batch loss as a scalar tensor
+   * that the loop reads back and disposes.
+   */
+  readonly step: (batch: Batch, lr: number, step: number) => Tensor;
+  /** After each step, with its loss accounted (pruning, dynamic sparsity, snapshots). */
+  readonly after?: (step: number, epoch: number, batch: Batch) => void | Promise<void>;
+  /** Start from these counters (a resumed run) instead of step 0. */
+  readonly resume?: LoopCounters;
+  readonly signal?: AbortSignal;
+  /** Called every `progressEvery` steps (default 50) and at the end. */
+  readonly onProgress?: (p: LoopProgress) => void;
+  readonly progressEvery?: number;
+  /** Receives the counters every `stateEvery` steps (default: at each epoch's end) and at the end. */
+  readonly onState?: (counters: LoopCounters) => void | Promise<void>;
+  readonly stateEvery?: number;
+  /** Width of a loss-curve window in steps (default 50). */
+  readonly curveEvery?: number;
+  /**
+   * Read losses back every this many steps (default 1 on CPU backends, where reading is free, 25 on
+   * others). Divergence is still reported at the exact step.
+   */
+  readonly syncEvery?: number;
+}
+
+/** Runs steps from the resumed (or zero) count up to `totalSteps`; returns the final counters. */
+export async function runLoop(opts: LoopOptions): Promise<LoopCounters> {
+  const n = opts.split.n;
+  const B = opts.batchSize;
+  const total = opts.totalSteps;
+  const epochOf = (s: number): number => Math.floor((s * B) / n);
+  const cpuLike = ['wasm', 'cpu'].includes(tf.getBackend());
+  const syncEvery = Math.max(1, opts.syncEvery ?? (cpuLike ? 1 : 25));
+  const progressEvery = opts.progressEvery ?? 50;
+  const curveEvery = opts.curveEvery ?? 50;
+  const stream = new BatchStream(opts.split, B, opts.dataSeed);
+  const c = { ...(opts.resume ?? freshCounters()), curve: [...(opts.resume?.curve ?? [])], curveSteps: [...(opts.resume?.curveSteps ?? [])] };
+  const pending: { step: number; loss: Tensor }[] = [];
+  const counters = (): LoopCounters => ({ ...c, curve: [...c.curve], curveSteps: [...c.curveSteps] });
+
+  const flush = (): void => {
+    if (pending.length === 0) return;
+    const values = pending.length === 1 ? pending[0]!.loss.dataSync() : tf.tidy(() => tf.stack(pending.map((l) => l.loss))).dataSync();
+    const steps = pending.map((l) => l.step);
+    tf.dispose(pending.map((l) => l.loss));
+    pending.length = 0;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (!Number.isFinite(v)) throw new DivergenceError(steps[i]!, v);
+      c.lossSum += v;
+      c.lossCount += 1;
+      c.lastLoss = v;
+      c.windowSum += v;
+      c.windowCount += 1;
+      if (steps[i]! % curveEvery === 0 || steps[i] === total) {
+        c.curve.push(c.windowSum / c.windowCount);
+        c.curveSteps.push(steps[i]!);
+        c.windowSum = 0;
+        c.windowCount = 0;
+      }
+    }
+  };
+
+  try {
+    while (c.step < total) {
+      if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('training aborted');
+      const lr = opts.lr(c.step);
+      const batch = stream.load(c.step);
+      const loss = opts.step(batch, lr, c.step);
+      c.step += 1;
+      const step = c.step;
+      pending.push({ step, loss });
+      const epoch = epochOf(step);
+      const epochEnd = epoch !== epochOf(step - 1) || step === total;
+      if (pending.length >= syncEvery || epochEnd || opts.after) flush();
+      if (opts.after) await opts.after(step, epoch, batch);
+      if (opts.onProgress && (step % progressEvery === 0 || step === total)) {
+        flush();
+        opts.onProgress({ step, epoch, totalSteps: total, loss: c.lastLoss, lr });
+      }
+      const stateDue = opts.stateEvery ? step % opts.stateEvery === 0 : epochEnd;
+      if (opts.onState && (stateDue || step === total)) {
+        flush();
+        await opts.onState(counters());
+      }
+      // Let timers, signals and other work run between steps without slowing the loop.
+      if (step % 20 === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+    flush();
+    return counters();
+  } finally {
+    tf.dispose(pending.map((l) => l.loss));
+  }
+}

@@ -1,0 +1,61 @@
+/** The science of `bezier-fit`: fit the control points, then evaluate the curve at evenly spaced t. */
+import { pathMetricValues } from '../core/nn/barrier.js';
+import { offMaskMass, fitCurve, type CurveFitState } from '../core/nn/curve-fit.js';
+import { bernstein, grid } from '../core/nn/curves.js';
+import type { KindContext } from '../core/node-def.js';
+import type { Curve, Landscape, Metrics } from '../core/values.js';
+import type { bezierFitInputs, bezierFitParams } from './bezier-fit.js';
+import { encodeCurveFitState, decodeCurveFitState } from '../core/nn/resumable.js';
+import { evaluationOf, fitsData, loadData, pathLandscape, sameModel, scheduleOf } from './run-support.js';
+
+export async function runBezierFit(ctx: KindContext<typeof bezierFitParams, typeof bezierFitInputs>): Promise<{ curve: Curve; landscape: Landscape; metrics: Metrics }> {
+  const { params, inputs } = ctx;
+  const started = Date.now();
+  const data = loadData(params.dataset, ctx);
+  fitsData(inputs.start.model, data);
+  if (inputs.mask) sameModel(inputs.mask.model, inputs.start.model, 'the mask');
+  const saved = await ctx.loadProgress();
+  let resume: CurveFitState | undefined;
+  if (saved) {
+    const decoded = decodeCurveFitState(saved);
+    if (decoded.ok) {
+      resume = decoded.state;
+      ctx.progress({ step: decoded.state.step, message: `resumed at step ${decoded.state.step}` });
+    } else ctx.progress({ message: `saved curve-fit state ignored (${decoded.reason}); fitting from the start` });
+  }
+  const fit = await fitCurve(inputs.start, inputs.end, {
+    dataset: data,
+    degree: params.degree,
+    subspace: params.subspace,
+    ...(inputs.mask ? { masks: inputs.mask.masks } : {}),
+    epochs: params.epochs,
+    ...(params.steps !== undefined ? { steps: params.steps } : {}),
+    batchSize: params.batch_size,
+    learningRate: params.lr,
+    schedule: scheduleOf(params, data.train.n),
+    warmupSteps: params.warmup_steps,
+    momentum: params.momentum,
+    nesterov: params.nesterov,
+    weightDecay: params.weight_decay,
+    labelSmoothing: params.label_smoothing,
+    tSeed: params.t_seed,
+    dataSeed: params.data_seed,
+    signal: ctx.signal,
+    onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss, lr: p.lr }),
+    onState: (state) => ctx.saveProgress(encodeCurveFitState(state)),
+    ...(resume ? { resume } : {}),
+  });
+  const ts = grid(0, 1, params.points);
+  ctx.progress({ message: `evaluating the curve at ${ts.length} points` });
+  const landscape = pathLandscape(fit.curve.points, ts, (t) => bernstein(params.degree, t), data, evaluationOf(params), 't');
+  const controls = fit.curve.points.slice(1, -1);
+  const off = offMaskMass(controls, inputs.mask?.masks ?? inputs.start.masks);
+  const values = {
+    ...pathMetricValues(landscape.points),
+    ...fit.metrics.values,
+    offmask_mass_fraction: off.massFraction,
+    offmask_nonzero_fraction: off.nonzeroFraction,
+    wall_s: (Date.now() - started) / 1000,
+  };
+  return { curve: fit.curve, landscape, metrics: { values, series: { ...(fit.metrics.series ?? {}) } } };
+}
