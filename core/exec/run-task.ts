@@ -32,6 +32,8 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
   if (!kind.run) return { status: 'failed', error: `node kind '${task.kind}' cannot run yet: only its declaration exists` };
   const started = Date.now();
   try {
+    // Aborted before it started (Ctrl-C while the worker was loading): nothing runs, nothing is stored.
+    hooks.signal.throwIfAborted();
     const backend = kind.tensorBackend ? await ensureBackend(env.backend) : undefined;
     const inputs = await loadInputs(task, kind, env.store);
     const outputs = await kind.run({
@@ -43,6 +45,7 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
       loadProgress: () => env.store.loadProgress(task.key),
       backend: backend?.name,
     });
+    // A kind that ignores the signal and returns normally after an abort must not leave a result.
     hooks.signal.throwIfAborted();
     for (const port of Object.keys(kind.outputs)) {
       if (!(port in outputs)) return { status: 'failed', error: `node kind '${task.kind}' returned no '${port}' output` };

@@ -243,11 +243,18 @@ nodes:
   const store = new MemoryStore();
   const graph = graphOf(file);
   const controller = new AbortController();
-  setTimeout(() => controller.abort(), 300);
+  // Abort once quick has finished and slow has saved a step or more: events, not a delay.
+  let quickDone = false;
+  let slowStepped = false;
   const report = await execute(graph, planGraph(graph, store), {
     store,
     runner: new InlineRunner(store, registry, 2),
     signal: controller.signal,
+    onEvent: (e) => {
+      if (e.type === 'finish' && e.id === 'quick') quickDone = true;
+      if (e.type === 'progress' && e.id === 'slow') slowStepped = true;
+      if (quickDone && slowStepped) controller.abort();
+    },
   });
   assert.equal(report.aborted, true);
   assert.deepEqual(report.executed, ['quick']);
@@ -255,4 +262,3 @@ nodes:
   const saved = await store.loadProgress(graph.byId.get('slow')!.key);
   assert.ok(typeof saved?.['step'] === 'number' && saved['step'] > 0 && saved['step'] < 200);
 });
-
