@@ -8,6 +8,7 @@ import type { NodeKey } from '../brand.js';
 import type { GatheredRef, OutputRef } from '../keys.js';
 import type { AnyNodeDefinition, GatheredValue } from '../node-def.js';
 import type { KindRegistry } from '../registry.js';
+import { checkPortValue } from '../values-check.js';
 import { packageVersion } from '../version.js';
 import type { Outcome, RunHooks, Task } from './runner.js';
 
@@ -47,8 +48,11 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
     });
     // A kind that ignores the signal and returns normally after an abort must not leave a result.
     hooks.signal.throwIfAborted();
-    for (const port of Object.keys(kind.outputs)) {
+    for (const [port, spec] of Object.entries(kind.outputs)) {
       if (!(port in outputs)) return { status: 'failed', error: `node kind '${task.kind}' returned no '${port}' output` };
+      // Caught here, the kind's bug fails its own node, not whichever node loads the value later.
+      const problem = checkPortValue(spec.type, (outputs as Record<string, unknown>)[port]);
+      if (problem) return { status: 'failed', error: `node kind '${task.kind}': output '${port}' is not a ${spec.type}: ${problem}` };
     }
     const ended = Date.now();
     const seed = kind.seed?.(task.params as never);

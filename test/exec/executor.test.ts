@@ -262,3 +262,11 @@ nodes:
   const saved = await store.loadProgress(graph.byId.get('slow')!.key);
   assert.ok(typeof saved?.['step'] === 'number' && saved['step'] > 0 && saved['step'] < 200);
 });
+
+test('an output that is not its declared type fails the node, naming port and type, and stores nothing', async () => {
+  const file = writePipeline(tempDir(), 'p.yaml', 'sparsegraph: 1\nname: wrong\nnodes:\n  pruned: { kind: test-wrong-type }\n');
+  const store = new MemoryStore();
+  const { graph, report } = await runAll(file, store);
+  assert.deepEqual(report.failed, [{ id: 'pruned', error: "node kind 'test-wrong-type': output 'checkpoint' is not a Checkpoint: missing 'tensors'" }]);
+  assert.equal(store.has(graph.byId.get('pruned')!.key), false);
+});
