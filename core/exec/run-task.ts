@@ -45,6 +45,7 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
       saveProgress: (state) => env.store.saveProgress(task.key, state),
       loadProgress: () => env.store.loadProgress(task.key),
       backend: backend?.name,
+      ...(task.datasetFingerprint === undefined ? {} : { datasetFingerprint: task.datasetFingerprint }),
     });
     // A kind that ignores the signal and returns normally after an abort must not leave a result.
     hooks.signal.throwIfAborted();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../cache/lmdb-store.js';
-import type { Metrics } from '../../core/values.js';
+import type { Landscape, Metrics } from '../../core/values.js';
 import { cli, graphOf, tempDir, writePipeline } from './helpers.js';
 
 const WALKS = `sparsegraph: 1
@@ -193,4 +193,24 @@ nodes:
   assert.equal(plan.code, 0, plan.stderr);
   const nodes = (JSON.parse(plan.stdout) as { nodes: { id: string; status: string }[] }).nodes;
   assert.deepEqual(nodes.map((n) => [n.id, n.status]), [['slow', 'run']]);
+});
+
+test('a worker hands run the dataset fingerprint analysis computed for the key', async () => {
+  const dir = tempDir();
+  const file = writePipeline(
+    dir,
+    'p.yaml',
+    'sparsegraph: 1\nname: data\nnodes:\n  d: { kind: test-data-fingerprint, with: { dataset: { name: synthetic, seed: 3, train: 8, test: 4 } } }\n',
+  );
+  const cache = join(dir, 'cache');
+  const ran = await cli(['run', file, '--cache', cache, '--jobs', '1']);
+  assert.equal(ran.code, 0, ran.stderr);
+  const d = graphOf(file).byId.get('d')!;
+  const store = await openStore(cache);
+  try {
+    const seen = (await store.load(d.key))['seen'] as Landscape;
+    assert.equal(seen.label?.['fingerprint'], d.components.data);
+  } finally {
+    await store.close();
+  }
 });

@@ -4,7 +4,7 @@ import { MemoryStore } from '../../cache/memory-store.js';
 import { execute } from '../../core/exec/executor.js';
 import { InlineRunner } from '../../core/exec/inline-runner.js';
 import { planGraph } from '../../core/plan.js';
-import type { Metrics } from '../../core/values.js';
+import type { Landscape, Metrics } from '../../core/values.js';
 import { CHAIN, graphOf, registry, tempDir, writePipeline } from './helpers.js';
 
 async function runAll(file: string, store: MemoryStore, set: string[] = [], selection = {}) {
@@ -269,4 +269,18 @@ test('an output that is not its declared type fails the node, naming port and ty
   const { graph, report } = await runAll(file, store);
   assert.deepEqual(report.failed, [{ id: 'pruned', error: "node kind 'test-wrong-type': output 'checkpoint' is not a Checkpoint: missing 'tensors'" }]);
   assert.equal(store.has(graph.byId.get('pruned')!.key), false);
+});
+
+test("a task's run receives the dataset fingerprint of its key's data component", async () => {
+  const file = writePipeline(
+    tempDir(),
+    'p.yaml',
+    'sparsegraph: 1\nname: data\nnodes:\n  d: { kind: test-data-fingerprint, with: { dataset: { name: synthetic, seed: 3, train: 8, test: 4 } } }\n',
+  );
+  const store = new MemoryStore();
+  const { graph } = await runAll(file, store);
+  const d = graph.byId.get('d')!;
+  assert.match(d.components.data ?? '', /^[0-9a-f]{64}$/);
+  const seen = (await store.load(d.key))['seen'] as Landscape;
+  assert.equal(seen.label?.['fingerprint'], d.components.data);
 });
