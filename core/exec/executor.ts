@@ -199,6 +199,7 @@ function taskOf(instance: KeyedInstance, graph: ValidGraph, gitCommit: string | 
     version: instance.kind.version,
     params: instance.runParams,
     inputs: instance.components.inputs,
+    ...(instance.components.data === undefined ? {} : { datasetFingerprint: instance.components.data }),
     pipeline: resolve(graph.file),
     ...(gitCommit ? { gitCommit } : {}),
   };

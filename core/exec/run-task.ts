@@ -8,6 +8,7 @@ import type { NodeKey } from '../brand.js';
 import type { GatheredRef, OutputRef } from '../keys.js';
 import type { AnyNodeDefinition, GatheredValue } from '../node-def.js';
 import type { KindRegistry } from '../registry.js';
+import { checkPortValue } from '../values-check.js';
 import { packageVersion } from '../version.js';
 import type { Outcome, RunHooks, Task } from './runner.js';
 
@@ -32,6 +33,8 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
   if (!kind.run) return { status: 'failed', error: `node kind '${task.kind}' cannot run yet: only its declaration exists` };
   const started = Date.now();
   try {
+    // Aborted before it started (Ctrl-C while the worker was loading): nothing runs, nothing is stored.
+    hooks.signal.throwIfAborted();
     const backend = kind.tensorBackend ? await ensureBackend(env.backend) : undefined;
     const inputs = await loadInputs(task, kind, env.store);
     const outputs = await kind.run({
@@ -42,10 +45,15 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
       saveProgress: (state) => env.store.saveProgress(task.key, state),
       loadProgress: () => env.store.loadProgress(task.key),
       backend: backend?.name,
+      ...(task.datasetFingerprint === undefined ? {} : { datasetFingerprint: task.datasetFingerprint }),
     });
+    // A kind that ignores the signal and returns normally after an abort must not leave a result.
     hooks.signal.throwIfAborted();
-    for (const port of Object.keys(kind.outputs)) {
+    for (const [port, spec] of Object.entries(kind.outputs)) {
       if (!(port in outputs)) return { status: 'failed', error: `node kind '${task.kind}' returned no '${port}' output` };
+      // Caught here, the kind's bug fails its own node, not whichever node loads the value later.
+      const problem = checkPortValue(spec.type, (outputs as Record<string, unknown>)[port]);
+      if (problem) return { status: 'failed', error: `node kind '${task.kind}': output '${port}' is not a ${spec.type}: ${problem}` };
     }
     const ended = Date.now();
     const seed = kind.seed?.(task.params as never);

@@ -16,6 +16,11 @@ export interface Task {
   readonly version: number;
   readonly params: Record<string, unknown>;
   readonly inputs: KeyComponents['inputs'];
+  /**
+   * Fingerprint of the dataset the kind's `datasetParam` names, as analysis computed it for the key
+   * (`KeyComponents.data`): the worker hands it to `run`, so no runner hashes the data files again.
+   */
+  readonly datasetFingerprint?: string;
   /** Pipeline file, for provenance. */
   readonly pipeline: string;
   readonly gitCommit?: string;

@@ -28,6 +28,8 @@ export class WorkerPoolRunner implements Runner {
   }
 
   run(task: Task, hooks: RunHooks): Promise<Outcome> {
+    // An 'abort' listener added to a signal already aborted never fires: such a task never starts.
+    if (hooks.signal.aborted) return Promise.resolve({ status: 'aborted' });
     const worker = this.idle.pop() ?? this.spawn();
     return new Promise<Outcome>((resolve) => {
       const onAbort = () => worker.postMessage({ type: 'abort' } satisfies ToWorker);

@@ -13,6 +13,7 @@ const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
 
 const ready = Promise.all([openStore(setup.storeDir), loadRegistry(setup.kindModules)]);
+/** The running task's controller, set as soon as its message arrives, so an abort sent while this thread is still starting is not lost. */
 let current: AbortController | undefined;
 
 port.on('message', (message: ToWorker) => {
@@ -20,16 +21,17 @@ port.on('message', (message: ToWorker) => {
     current?.abort();
     return;
   }
-  void execute(message.task);
+  const controller = new AbortController();
+  current = controller;
+  void execute(message.task, controller);
 });
 
-async function execute(task: Task): Promise<void> {
+async function execute(task: Task, controller: AbortController): Promise<void> {
   const [store, registry] = await ready;
-  current = new AbortController();
   const outcome = await runTask(task, { store, registry, ...(setup.backend ? { backend: setup.backend } : {}) }, {
-    signal: current.signal,
+    signal: controller.signal,
     onProgress: (event) => post({ type: 'progress', event }),
   });
-  current = undefined;
+  if (current === controller) current = undefined;
   post({ type: 'outcome', outcome });
 }

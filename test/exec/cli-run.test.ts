@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../cache/lmdb-store.js';
-import type { Metrics } from '../../core/values.js';
+import type { Landscape, Metrics } from '../../core/values.js';
 import { cli, graphOf, tempDir, writePipeline } from './helpers.js';
 
 const WALKS = `sparsegraph: 1
@@ -98,8 +98,9 @@ test('kill -9 at random moments, then a re-run: the cache stays valid and the re
   let log = '';
   for (let i = 0; i < 5; i++) {
     seed = (seed * 1103515245 + 12345) % 2147483648;
-    // After start-up (~0.5 s) and before the ~2 s the walks take.
-    const killed = await cli(['run', file, '--cache', cache, '--jobs', '2'], { killAfterMs: 600 + (seed % 1200) });
+    // Counted from a walk's first step, not from the start (which a loaded machine stretches): a walk has
+    // more than 0.8 s of steps left then, so the kill lands mid-walk, at a different step each time.
+    const killed = await cli(['run', file, '--cache', cache, '--jobs', '2'], { killOn: { output: /walk\[seed=\d\]: step \d+/, afterMs: 20 + (seed % 600) } });
     log += killed.stderr;
     assert.ok(killed.signal === 'SIGKILL' || killed.code === 0, `run ${i}: ${killed.stderr}`);
     // After every kill, every visible result loads and verifies.
@@ -130,7 +131,8 @@ nodes:
 `,
   );
   const cache = join(dir, 'cache');
-  const stopped = await cli(['run', file, '--cache', cache, '--jobs', '2'], { interruptAfterMs: 1500 });
+  // Ctrl-C once quick is done and long has reported (and so is saving) its first step.
+  const stopped = await cli(['run', file, '--cache', cache, '--jobs', '2'], { interruptOn: [/done\s+quick/, /long: step \d+/] });
   assert.equal(stopped.code, 130, stopped.stderr);
   assert.match(stopped.stderr, /interrupted: stopping running nodes; finished results are kept/);
   const graph = graphOf(file);
@@ -158,10 +160,57 @@ nodes:
 `,
   );
   const started = Date.now();
-  const stopped = await cli(['run', file, '--cache', join(dir, 'cache'), '--jobs', '2', '--json'], { interruptAfterMs: 1500 });
+  // Ctrl-C as soon as the first walk starts: four of the six are still waiting for one of the 2 workers.
+  const stopped = await cli(['run', file, '--cache', join(dir, 'cache'), '--jobs', '2', '--json'], { interruptOn: /start\s+w\[/ });
   assert.equal(stopped.code, 130, stopped.stderr);
   assert.ok(Date.now() - started < 10_000, 'the run ends without a second Ctrl-C');
   const report = JSON.parse(stopped.stdout) as { executed: string[]; aborted?: boolean };
   assert.equal(report.aborted, true);
   assert.deepEqual(report.executed, []);
+});
+
+test('Ctrl-C while the worker of a node is still starting: the node stops, is not stored, and plan still runs it', async () => {
+  const dir = tempDir();
+  const file = writePipeline(
+    dir,
+    'p.yaml',
+    `sparsegraph: 1
+name: early
+nodes:
+  slow: { kind: test-slow-walk, with: { steps: 20, ms: 20 } }
+`,
+  );
+  const cache = join(dir, 'cache');
+  // The start line is printed before the pool spawns the worker, which then spends a second loading
+  // kinds: the abort reaches it before it is ready. A lost abort would let the walk finish and be stored.
+  const stopped = await cli(['run', file, '--cache', cache, '--jobs', '1'], {
+    interruptOn: /start\s+slow/,
+    env: { SPARSEGRAPH_TEST_WORKER_START_MS: '1000' },
+  });
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /stopped slow/);
+  const plan = await cli(['plan', file, '--cache', cache, '--json']);
+  assert.equal(plan.code, 0, plan.stderr);
+  const nodes = (JSON.parse(plan.stdout) as { nodes: { id: string; status: string }[] }).nodes;
+  assert.deepEqual(nodes.map((n) => [n.id, n.status]), [['slow', 'run']]);
+});
+
+test('a worker hands run the dataset fingerprint analysis computed for the key', async () => {
+  const dir = tempDir();
+  const file = writePipeline(
+    dir,
+    'p.yaml',
+    'sparsegraph: 1\nname: data\nnodes:\n  d: { kind: test-data-fingerprint, with: { dataset: { name: synthetic, seed: 3, train: 8, test: 4 } } }\n',
+  );
+  const cache = join(dir, 'cache');
+  const ran = await cli(['run', file, '--cache', cache, '--jobs', '1']);
+  assert.equal(ran.code, 0, ran.stderr);
+  const d = graphOf(file).byId.get('d')!;
+  const store = await openStore(cache);
+  try {
+    const seen = (await store.load(d.key))['seen'] as Landscape;
+    assert.equal(seen.label?.['fingerprint'], d.components.data);
+  } finally {
+    await store.close();
+  }
 });

@@ -4,7 +4,7 @@ import { MemoryStore } from '../../cache/memory-store.js';
 import { execute } from '../../core/exec/executor.js';
 import { InlineRunner } from '../../core/exec/inline-runner.js';
 import { planGraph } from '../../core/plan.js';
-import type { Metrics } from '../../core/values.js';
+import type { Landscape, Metrics } from '../../core/values.js';
 import { CHAIN, graphOf, registry, tempDir, writePipeline } from './helpers.js';
 
 async function runAll(file: string, store: MemoryStore, set: string[] = [], selection = {}) {
@@ -243,11 +243,18 @@ nodes:
   const store = new MemoryStore();
   const graph = graphOf(file);
   const controller = new AbortController();
-  setTimeout(() => controller.abort(), 300);
+  // Abort once quick has finished and slow has saved a step or more: events, not a delay.
+  let quickDone = false;
+  let slowStepped = false;
   const report = await execute(graph, planGraph(graph, store), {
     store,
     runner: new InlineRunner(store, registry, 2),
     signal: controller.signal,
+    onEvent: (e) => {
+      if (e.type === 'finish' && e.id === 'quick') quickDone = true;
+      if (e.type === 'progress' && e.id === 'slow') slowStepped = true;
+      if (quickDone && slowStepped) controller.abort();
+    },
   });
   assert.equal(report.aborted, true);
   assert.deepEqual(report.executed, ['quick']);
@@ -256,3 +263,24 @@ nodes:
   assert.ok(typeof saved?.['step'] === 'number' && saved['step'] > 0 && saved['step'] < 200);
 });
 
+test('an output that is not its declared type fails the node, naming port and type, and stores nothing', async () => {
+  const file = writePipeline(tempDir(), 'p.yaml', 'sparsegraph: 1\nname: wrong\nnodes:\n  pruned: { kind: test-wrong-type }\n');
+  const store = new MemoryStore();
+  const { graph, report } = await runAll(file, store);
+  assert.deepEqual(report.failed, [{ id: 'pruned', error: "node kind 'test-wrong-type': output 'checkpoint' is not a Checkpoint: missing 'tensors'" }]);
+  assert.equal(store.has(graph.byId.get('pruned')!.key), false);
+});
+
+test("a task's run receives the dataset fingerprint of its key's data component", async () => {
+  const file = writePipeline(
+    tempDir(),
+    'p.yaml',
+    'sparsegraph: 1\nname: data\nnodes:\n  d: { kind: test-data-fingerprint, with: { dataset: { name: synthetic, seed: 3, train: 8, test: 4 } } }\n',
+  );
+  const store = new MemoryStore();
+  const { graph } = await runAll(file, store);
+  const d = graph.byId.get('d')!;
+  assert.match(d.components.data ?? '', /^[0-9a-f]{64}$/);
+  const seen = (await store.load(d.key))['seen'] as Landscape;
+  assert.equal(seen.label?.['fingerprint'], d.components.data);
+});

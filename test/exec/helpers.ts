@@ -50,10 +50,20 @@ export interface Ran {
   stderr: string;
 }
 
-export function cli(
-  args: string[],
-  options: { killAfterMs?: number; interruptAfterMs?: number; env?: Record<string, string> } = {},
-): Promise<Ran> {
+export interface CliOptions {
+  /** SIGKILL this long after the start. Prefer `killOn`: a delay from the start means less on a loaded machine. */
+  readonly killAfterMs?: number;
+  /** SIGKILL `afterMs` (default 0) after the output (stdout and stderr together) first matches `output`. */
+  readonly killOn?: { readonly output: RegExp; readonly afterMs?: number };
+  /**
+   * SIGINT (Ctrl-C) as soon as the output matches, or matches every pattern of a list: e.g. a node's
+   * `start` line. Waiting for the event, not a delay, keeps the test meaning the same on a loaded machine.
+   */
+  readonly interruptOn?: RegExp | readonly RegExp[];
+  readonly env?: Record<string, string>;
+}
+
+export function cli(args: string[], options: CliOptions = {}): Promise<Ran> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [cliPath, ...args], {
       env: { ...process.env, SPARSEGRAPH_KINDS: kindsModule, NO_COLOR: '1', ...options.env },
@@ -61,10 +71,30 @@ export function cli(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    /** Signals still waiting for their output; each is sent once. */
+    const triggers: { patterns: readonly RegExp[]; fire: () => void }[] = [];
+    if (options.interruptOn !== undefined) triggers.push({ patterns: [options.interruptOn].flat(), fire: () => child.kill('SIGINT') });
+    if (options.killOn !== undefined) {
+      const { output, afterMs = 0 } = options.killOn;
+      triggers.push({ patterns: [output], fire: () => setTimeout(() => child.kill('SIGKILL'), afterMs) });
+    }
+    const watch = () => {
+      const seen = stdout + stderr;
+      for (const t of [...triggers]) {
+        if (!t.patterns.every((p) => seen.search(p) >= 0)) continue;
+        triggers.splice(triggers.indexOf(t), 1);
+        t.fire();
+      }
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      watch();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      watch();
+    });
     if (options.killAfterMs !== undefined) setTimeout(() => child.kill('SIGKILL'), options.killAfterMs);
-    if (options.interruptAfterMs !== undefined) setTimeout(() => child.kill('SIGINT'), options.interruptAfterMs);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
 }
