@@ -7,8 +7,19 @@ import { exportBundle, importBundle } from '../../cache/bundle.js';
 import { collectGarbage } from '../../cache/gc.js';
 import type { CacheStore, ResultRecord } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
-import type { Checkpoint } from '../values.js';
-import { analyzeOrExit, cacheOption, jsonOption, kindsOption, openCache, setOption, type AnalysisOptions, type CacheOptions } from './common.js';
+import { choosePort, encodeExport, extensionOf, extensionsFor, orList, portTypeOf, supportedFormats, type PortChoice, type TypedOutput } from '../export/formats.js';
+import type { PortValue } from '../values.js';
+import {
+  analyzeOrExit,
+  cacheOption,
+  jsonOption,
+  kindsOption,
+  openCache,
+  registryFor,
+  setOption,
+  type AnalysisOptions,
+  type CacheOptions,
+} from './common.js';
 import { printJson, UsageError } from './output.js';
 
 type TargetOptions = CacheOptions & AnalysisOptions & { pipeline?: string; json?: boolean };
@@ -79,6 +90,26 @@ function describeRecord(record: ResultRecord, depth: number): string {
     lines.push(`${pad}  size ${record.sizeBytes} bytes`);
   }
   return lines.join('\n');
+}
+
+const SINGULAR: Readonly<Record<string, string>> = { tensors: 'tensor', masks: 'mask', points: 'point', values: 'value' };
+
+function portChoiceMessage(choice: Exclude<PortChoice, { ok: true }>, target: string, out: string, outputs: readonly TypedOutput[]): string {
+  const list = (os: readonly TypedOutput[]) => os.map((o) => `${o.port} (${o.type})`).join(', ') || 'none';
+  switch (choice.reason) {
+    case 'unknown-extension':
+      return `cannot tell a format from the name ${out}; export writes ${supportedFormats()
+        .map((f) => `${f.extension} (${f.types.join(', ')})`)
+        .join(', ')}`;
+    case 'no-such-port':
+      return `${target} has no output '${choice.port}'; its outputs: ${list(outputs)}`;
+    case 'wrong-extension':
+      return `output '${choice.port}' of ${target} is a ${choice.type}; a ${choice.type} exports as ${orList(extensionsFor(choice.type))}`;
+    case 'no-output-fits':
+      return `${target} has no output that exports as ${choice.extension}; its outputs: ${list(outputs)}`;
+    case 'several-fit':
+      return `${target} has ${choice.candidates.length} outputs that export as ${choice.extension}: ${list(choice.candidates)}; choose one with --port`;
+  }
 }
 
 export function registerCacheCommands(cli: Command): void {
@@ -195,10 +226,15 @@ export function registerCacheCommands(cli: Command): void {
 
   cli
     .command('export')
-    .description('write a cached checkpoint (weights and masks) as .safetensors; read it back with a load-checkpoint node')
+    .description(
+      'write a cached result to a file, the format chosen by its extension: a Checkpoint, Mask or Curve as .safetensors ' +
+        '(PyTorch tensor names, masks as NAME.mask; a curve\'s point k as NAME_k, as dnn-mode-connectivity names them), ' +
+        'a Landscape as .json or .csv (x,split,loss,accuracy), Metrics as .json or .csv (name,index,value: index empty ' +
+        'for a scalar, 0, 1, ... along a series), a Figure as .svg',
+    )
     .argument('<target>', 'node or instance id (with --pipeline), or a key / key prefix')
-    .requiredOption('--out <file>', '.safetensors file to write')
-    .option('--port <name>', 'output port holding the checkpoint (default: the only Checkpoint output)')
+    .requiredOption('--out <file>', 'file to write: .safetensors, .json, .csv or .svg')
+    .option('--port <name>', 'output to export (default: the only output whose type the extension can hold)')
     .option('--pipeline <file>', 'pipeline file whose node ids to resolve')
     .addOption(setOption())
     .addOption(kindsOption())
@@ -207,26 +243,29 @@ export function registerCacheCommands(cli: Command): void {
     .action(async (target: string, opts: TargetOptions & { out: string; port?: string }) => {
       await withStore(opts, opts.pipeline, async (store) => {
         const key = await resolveTarget(target, opts, store);
-        if (!store.has(key)) throw new UsageError(`no cached result for ${target}; run the pipeline first`);
+        const record = store.record(key);
+        if (!record) throw new UsageError(`no cached result for ${target}; run the pipeline first`);
         const outputs = await store.load(key);
-        const isCheckpoint = (v: unknown): v is Checkpoint =>
-          typeof v === 'object' && v !== null && 'model' in v && 'tensors' in v && 'masks' in v;
-        const ports = Object.keys(outputs).filter((p) => isCheckpoint(outputs[p]));
-        const port = opts.port ?? (ports.length === 1 ? ports[0] : undefined);
-        if (port === undefined || !isCheckpoint(outputs[port])) {
-          throw new UsageError(
-            opts.port
-              ? `output '${opts.port}' of ${target} is not a checkpoint; checkpoint outputs: ${ports.join(', ') || 'none'}`
-              : `${target} has ${ports.length} checkpoint outputs (${ports.join(', ') || 'none'}); choose one with --port`,
+        // The kind's declared port types; a result of a kind not loaded here is typed by its shape.
+        const declared = (await registryFor(opts)).get(record.provenance.kind)?.outputs;
+        const typed: TypedOutput[] = [];
+        for (const [port, value] of Object.entries(outputs)) {
+          const type = declared?.[port]?.type ?? portTypeOf(value);
+          if (type) typed.push({ port, type });
+        }
+        const extension = extensionOf(opts.out);
+        const choice = choosePort(typed, extension, opts.port);
+        if (!choice.ok) throw new UsageError(portChoiceMessage(choice, target, opts.out, typed));
+        const { bytes: written, counts } = encodeExport(choice.type, outputs[choice.port] as PortValue, extension);
+        await writeFile(opts.out, written);
+        const summary = { key, port: choice.port, type: choice.type, out: opts.out, bytes: written.length, ...counts };
+        if (opts.json) printJson(summary);
+        else {
+          const held = Object.entries(counts).map(([noun, n]) => `${n} ${n === 1 ? (SINGULAR[noun] ?? noun) : noun}`);
+          process.stdout.write(
+            `wrote the ${choice.type} ${target}.${choice.port}${held.length > 0 ? ` (${held.join(', ')})` : ''} to ${opts.out} (${written.length} bytes)\n`,
           );
         }
-        const { checkpointToSafetensors } = await import('../nn/safetensors.js');
-        const checkpoint = outputs[port];
-        const bytes = checkpointToSafetensors(checkpoint);
-        await writeFile(opts.out, bytes);
-        const summary = { key, port, out: opts.out, bytes: bytes.length, tensors: Object.keys(checkpoint.tensors).length, masks: Object.keys(checkpoint.masks).length };
-        if (opts.json) printJson(summary);
-        else process.stdout.write(`wrote ${summary.tensors} tensor(s) and ${summary.masks} mask(s) of ${target}.${port} to ${opts.out} (${bytes.length} bytes)\n`);
       });
     });
 
