@@ -103,13 +103,13 @@ export function sparsityMetrics(checkpoint: Checkpoint): Record<string, number> 
 export const evaluationOf = (p: EvaluationParams) => ({ splits: p.splits, batchSize: p.eval_batch_size });
 
 /**
- * The snapshot at `step` of a run. Step 0 of a run that starts from its input is the input itself; a
- * step the run never reached is an error naming it.
+ * The snapshot at `step` of a run. Step 0 (and the step a continued run starts at) is the input
+ * itself; a step the run never reached is an error naming it.
  */
 export function snapshotAt(result: TrainResult, step: number, start: Checkpoint, continued: boolean): Checkpoint {
   const found = result.snapshots.find((s) => s.step === step);
   if (found) return found;
-  if (step === 0 && !continued) return start;
+  if (step === 0 || step === start.step) return start;
   throw new Error(`snapshot step ${step} is outside the run (steps ${continued ? start.step : 0} to ${result.checkpoint.step})`);
 }
 
