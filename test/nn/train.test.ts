@@ -127,3 +127,24 @@ test('learning-rate schedules', () => {
   assert.ok(Math.abs(learningRate(30, 100, { base: 1, schedule: { kind: 'step', milestones: [10, 20], gamma: 0.5 } }) - 0.25) < 1e-12);
   assert.equal(learningRate(1, 100, { base: 1, warmupSteps: 4 }), 0.5);
 });
+
+test('a checkpoint without masks (as PyTorch writes one) trains as dense, and comes back with all-ones masks', async () => {
+  const start = { ...initCheckpoint({ model, seed: 5 }), masks: {} };
+  const result = await train(start, { ...base, steps: 5 });
+  for (const name of ['fc1.weight', 'fc2.weight', 'fc3.weight']) {
+    assert.ok(result.checkpoint.masks[name]!.data.every((v) => v === 1), name);
+    assert.ok(result.checkpoint.tensors[name]!.data.every((v, i) => v !== start.tensors[name]!.data[i] || v === 0), `${name} did not train`);
+  }
+});
+
+test('a run continued from a snapshot follows the same schedule and data order from its step', async () => {
+  const start = initCheckpoint({ model, seed: 6 });
+  const opts = { ...base, steps: 20, schedule: { kind: 'cosine' } } as const;
+  const seen: number[] = [];
+  const full = await train(start, { ...opts, snapshotSteps: [12] });
+  const branch = await train(full.snapshots[0]!, { ...opts, continueFromCheckpointStep: true, onStep: (s) => void seen.push(s.step) });
+  assert.deepEqual(seen, [13, 14, 15, 16, 17, 18, 19, 20]);
+  assert.equal(branch.metrics.values.steps, 20);
+  // Momentum restarts at zero, so the branch ends near, not at, the uninterrupted run.
+  assert.notDeepEqual(branch.checkpoint.tensors['fc1.weight']!.data, full.checkpoint.tensors['fc1.weight']!.data);
+});
