@@ -6,7 +6,7 @@ import type { KindContext } from '../core/node-def.js';
 import type { Curve, Landscape, Metrics } from '../core/values.js';
 import type { bezierFitInputs, bezierFitParams } from './bezier-fit.js';
 import { encodeCurveFitState, decodeCurveFitState } from '../core/nn/resumable.js';
-import { evaluationOf, fitsData, loadData, pathLandscape, sameModel, scheduleOf } from './run-support.js';
+import { evaluationOf, fitsData, loadData, pathLandscape, sameModel, trainOptionsOf } from './run-support.js';
 
 export async function runBezierFit(ctx: KindContext<typeof bezierFitParams, typeof bezierFitInputs>): Promise<{ curve: Curve; landscape: Landscape; metrics: Metrics }> {
   const { params, inputs } = ctx;
@@ -24,22 +24,11 @@ export async function runBezierFit(ctx: KindContext<typeof bezierFitParams, type
     } else ctx.progress({ message: `saved curve-fit state ignored (${decoded.reason}); fitting from the start` });
   }
   const fit = await fitCurve(inputs.start, inputs.end, {
-    dataset: data,
     degree: params.degree,
     subspace: params.subspace,
     ...(inputs.mask ? { masks: inputs.mask.masks } : {}),
-    epochs: params.epochs,
-    ...(params.steps !== undefined ? { steps: params.steps } : {}),
-    batchSize: params.batch_size,
-    learningRate: params.lr,
-    schedule: scheduleOf(params, data.train.n),
-    warmupSteps: params.warmup_steps,
-    momentum: params.momentum,
-    nesterov: params.nesterov,
-    weightDecay: params.weight_decay,
-    labelSmoothing: params.label_smoothing,
+    ...trainOptionsOf(params, data),
     tSeed: params.t_seed,
-    dataSeed: params.data_seed,
     signal: ctx.signal,
     onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss, lr: p.lr }),
     onState: (state) => ctx.saveProgress(encodeCurveFitState(state)),

@@ -12,7 +12,8 @@ import { buildNetwork } from '../core/nn/models/index.js';
 import { maskSparsity, weightSparsity } from '../core/nn/pruning.js';
 import { resumableTraining, type ProgressChannel } from '../core/nn/resumable.js';
 import type { LrSchedule } from '../core/nn/schedules.js';
-import type { TrainOptions, TrainResult } from '../core/nn/train.js';
+import type { SgdOptionsOf } from '../core/nn/loop.js';
+import type { TrainResult } from '../core/nn/train.js';
 import type { Checkpoint, Landscape, LandscapePoint, Metrics, ModelSpec } from '../core/values.js';
 import type { EvaluationParams, TrainingParams } from './common.js';
 
@@ -51,7 +52,7 @@ export function scheduleOf(p: Pick<TrainingParams, 'schedule' | 'lr_final' | 'lr
 }
 
 /** The training loop's options for a kind's training parameters (everything but resume and hooks). */
-export function trainOptionsOf(p: TrainingParams, data: Dataset): Omit<TrainOptions, 'onStep' | 'resume' | 'onState' | 'signal' | 'onProgress'> {
+export function trainOptionsOf(p: TrainingParams, data: Dataset): Omit<SgdOptionsOf<unknown>, 'resume' | 'onState' | 'signal' | 'onProgress'> {
   return {
     dataset: data,
     epochs: p.epochs,

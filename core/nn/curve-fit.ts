@@ -6,16 +6,15 @@
  * control points. In the sparse subspace the control points' gradients are masked, so they stay on the
  * mask; in the dense subspace every entry trains.
  */
-import type { Dataset } from '../data/load.js';
 import { Rng } from '../data/random.js';
 import type { Checkpoint, Curve, HostTensor, Metrics } from '../values.js';
 import { bernstein, lineControlPoints, assertSameModel } from './curves.js';
 import { fromDevice, maskToDevice, toDevice } from './device.js';
-import { runLoop, totalSteps, type LoopCounters, type LoopProgress } from './loop.js';
+import { runLoop, totalSteps, type LoopCounters, type SgdOptionsOf } from './loop.js';
 import { buildNetwork } from './models/index.js';
 import { isPrunable, isTrainable } from './network.js';
 import type { Masks } from './pruning.js';
-import { learningRate, type LrSchedule } from './schedules.js';
+import { learningRate } from './schedules.js';
 import { sgdUpdate } from './sgd.js';
 import { tf, type Tensor } from './tf.js';
 
@@ -31,32 +30,14 @@ export interface CurveFitState extends Omit<LoopCounters, 'step'> {
   readonly momentum: readonly Readonly<Record<string, HostTensor<'float32'>>>[];
 }
 
-export interface FitCurveOptions {
-  readonly dataset: Dataset;
+export interface FitCurveOptions extends SgdOptionsOf<CurveFitState> {
   /** 2: quadratic, 3: cubic. */
   readonly degree: number;
   readonly subspace: 'sparse' | 'dense';
   /** The sparse subspace's masks; default the start point's masks. */
   readonly masks?: Readonly<Masks>;
-  readonly epochs?: number;
-  readonly steps?: number;
-  readonly batchSize?: number;
-  readonly learningRate: number;
-  /** Default: Garipov et al.'s mode-connectivity schedule. */
-  readonly schedule?: LrSchedule;
-  readonly warmupSteps?: number;
-  readonly momentum?: number;
-  readonly nesterov?: boolean;
-  readonly weightDecay?: number;
-  readonly labelSmoothing?: number;
+  /** Seed of the t drawn for each minibatch. */
   readonly tSeed: number;
-  readonly dataSeed: number;
-  readonly signal?: AbortSignal;
-  readonly onProgress?: (p: LoopProgress) => void;
-  readonly progressEvery?: number;
-  readonly onState?: (state: CurveFitState) => void | Promise<void>;
-  readonly stateEvery?: number;
-  readonly resume?: CurveFitState;
 }
 
 export interface CurveFitResult {

@@ -29,3 +29,17 @@ export function uploadCheckpoint(net: Network, ckpt: Checkpoint): Record<string,
   }
   return out;
 }
+
+/** sums[name] += terms[name] for every name, in place; `terms` and the previous sums are disposed. */
+export function addInto(sums: Record<string, Tensor>, terms: Readonly<Record<string, Tensor>>): void {
+  for (const [name, t] of Object.entries(terms)) {
+    const prev = sums[name];
+    if (!prev) {
+      sums[name] = t;
+      continue;
+    }
+    sums[name] = tf.add(prev, t);
+    prev.dispose();
+    t.dispose();
+  }
+}

@@ -1,7 +1,7 @@
 /** Loss and accuracy of weights on a split, in large batches (forward only, eval mode). */
 import type { Split } from '../data/load.js';
 import type { Checkpoint } from '../values.js';
-import { fromDevice, uploadCheckpoint } from './device.js';
+import { addInto, fromDevice, uploadCheckpoint } from './device.js';
 import { evaluateCheckpoint } from './landscape.js';
 import { buildNetwork } from './models/index.js';
 import type { Network, Params } from './network.js';
@@ -77,14 +77,7 @@ export function gradientNorm(checkpoint: Checkpoint, split: Split, opts: EvalOpt
         for (const [name, g] of Object.entries(r.grads)) weighted[name] = tf.mul(g, b / n);
         return weighted;
       });
-      for (const [name, g] of Object.entries(grads)) {
-        const prev = sums[name];
-        sums[name] = prev ? tf.tidy(() => tf.add(prev, g)) : g;
-        if (prev) {
-          prev.dispose();
-          g.dispose();
-        }
-      }
+      addInto(sums, grads);
     }
     let dense = 0;
     let masked = 0;

@@ -13,7 +13,7 @@
  */
 import type { Split } from '../data/load.js';
 import type { Checkpoint } from '../values.js';
-import { uploadCheckpoint } from './device.js';
+import { addInto, uploadCheckpoint } from './device.js';
 import type { EvalResult } from './evaluate.js';
 import { buildNetwork } from './models/index.js';
 import type { Network, Params } from './network.js';
@@ -59,15 +59,7 @@ function recomputeStatistics(net: Network, p: Record<string, Tensor>, split: Spl
   let batches = 0;
   for (let start = 0; start < split.n; start += batchSize) {
     const b = Math.min(batchSize, split.n - start);
-    const moments = tf.tidy(() => net.batchStatistics!(p, tf.tensor2d(split.x.subarray(start * d, (start + b) * d), [b, d])));
-    for (const [name, m] of Object.entries(moments)) {
-      const prev = sums[name];
-      sums[name] = prev ? tf.tidy(() => tf.add(prev, m)) : m;
-      if (prev) {
-        prev.dispose();
-        m.dispose();
-      }
-    }
+    addInto(sums, tf.tidy(() => net.batchStatistics!(p, tf.tensor2d(split.x.subarray(start * d, (start + b) * d), [b, d]))));
     batches++;
   }
   for (const [name, s] of Object.entries(sums)) {

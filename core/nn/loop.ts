@@ -8,9 +8,47 @@
  * permutations, so step s reads samples [s*B, (s+1)*B) of that stream and `epochs: E` means
  * ceil(E*n/B) steps (rigl's 25 MNIST epochs at batch 128 = 11,719 steps).
  */
-import type { Split } from '../data/load.js';
+import type { Dataset, Split } from '../data/load.js';
 import { permutation } from '../data/random.js';
+import type { LrSchedule } from './schedules.js';
 import { tf, type Tensor } from './tf.js';
+
+/**
+ * The settings of an SGD run on the step loop, shared by weight training and curve fitting; `S` is the
+ * resumable state the run saves and continues from.
+ */
+export interface SgdOptionsOf<S> {
+  readonly dataset: Dataset;
+  /** Number of passes over the training set; ignored when `steps` is given. Default 1. */
+  readonly epochs?: number;
+  /** Total optimizer steps (overrides epochs). */
+  readonly steps?: number;
+  /** Default 128. */
+  readonly batchSize?: number;
+  /** Base learning rate. */
+  readonly learningRate: number;
+  /** Default constant (curve fitting: Garipov et al.'s mode-connectivity schedule). */
+  readonly schedule?: LrSchedule;
+  readonly warmupSteps?: number;
+  /** Default 0.9. */
+  readonly momentum?: number;
+  readonly nesterov?: boolean;
+  /** Coupled L2 (PyTorch weight_decay) on every trainable tensor (curve fitting: on the curve's point); default 0. */
+  readonly weightDecay?: number;
+  readonly labelSmoothing?: number;
+  /** Seed of the data order, separate from the initialisation seed. */
+  readonly dataSeed: number;
+  /** Checked every step; aborting rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called every `progressEvery` steps (default 50) and at the end. */
+  readonly onProgress?: (p: LoopProgress) => void;
+  readonly progressEvery?: number;
+  /** Receives resumable state every `stateEvery` steps (default: at each epoch's end) and at the end. */
+  readonly onState?: (state: S) => void | Promise<void>;
+  readonly stateEvery?: number;
+  /** Continue from this state instead of step 0. */
+  readonly resume?: S;
+}
 
 /** One minibatch on the host; `tensors()` uploads it (call inside a tidy). */
 export interface Batch {

@@ -134,37 +134,28 @@ export function magnitudeMasks(weights: Weights, current: Readonly<Masks>, opts:
   return next;
 }
 
-/** Fraction of zeros of each mask, and over all of them together. */
-export function maskSparsity(masks: Readonly<Masks>): { perTensor: Record<string, number>; overall: number } {
-  const perTensor: Record<string, number> = {};
-  let zeros = 0;
-  let total = 0;
-  for (const [name, m] of Object.entries(masks)) {
-    let z = 0;
-    for (let i = 0; i < m.data.length; i++) if (m.data[i] === 0) z++;
-    perTensor[name] = m.data.length ? z / m.data.length : 0;
-    zeros += z;
-    total += m.data.length;
-  }
-  return { perTensor, overall: total ? zeros / total : 0 };
-}
-
-/** Fraction of exact zeros in each weight (what a checkpoint's sparsity really is, masks aside). */
-export function weightSparsity(weights: Weights, names: readonly string[]): { perTensor: Record<string, number>; overall: number } {
+/** Fraction of zeros of each named tensor, and over all of them together (missing names are skipped). */
+export function zeroFractions(tensors: Readonly<Record<string, { readonly data: ArrayLike<number> }>>, names: readonly string[]): { perTensor: Record<string, number>; overall: number } {
   const perTensor: Record<string, number> = {};
   let zeros = 0;
   let total = 0;
   for (const name of names) {
-    const w = weights[name];
-    if (!w) continue;
+    const t = tensors[name];
+    if (!t) continue;
     let z = 0;
-    for (let i = 0; i < w.data.length; i++) if (w.data[i] === 0) z++;
-    perTensor[name] = w.data.length ? z / w.data.length : 0;
+    for (let i = 0; i < t.data.length; i++) if (t.data[i] === 0) z++;
+    perTensor[name] = t.data.length ? z / t.data.length : 0;
     zeros += z;
-    total += w.data.length;
+    total += t.data.length;
   }
   return { perTensor, overall: total ? zeros / total : 0 };
 }
+
+/** Fraction of zeros of each mask, and over all of them together. */
+export const maskSparsity = (masks: Readonly<Masks>) => zeroFractions(masks, Object.keys(masks));
+
+/** Fraction of exact zeros in each weight (what a checkpoint's sparsity really is, masks aside). */
+export const weightSparsity = (weights: Weights, names: readonly string[]) => zeroFractions(weights, names);
 
 /** Weights times masks, with every masked entry exactly +0 (never -0); unmasked tensors as they are. */
 export function applyMasks(

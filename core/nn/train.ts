@@ -4,16 +4,15 @@
  * dynamic sparse training), read weights and ask for dense gradients (RigL). Each step is one
  * synchronous tf.tidy; async code only coordinates.
  */
-import type { Dataset } from '../data/load.js';
 import type { Checkpoint, HostTensor, Metrics } from '../values.js';
 import { backendDescription } from './backend.js';
 import { fromDevice, maskToDevice, toDevice } from './device.js';
 import { evaluateParams } from './evaluate.js';
 import { denseMasks } from './init.js';
-import { DivergenceError, freshCounters, runLoop, totalSteps, type Batch, type LoopCounters, type LoopProgress } from './loop.js';
+import { DivergenceError, freshCounters, runLoop, totalSteps, type Batch, type LoopCounters, type LoopProgress, type SgdOptionsOf } from './loop.js';
 import { buildNetwork } from './models/index.js';
 import { isPrunable, isTrainable } from './network.js';
-import { learningRate, type LrSchedule } from './schedules.js';
+import { learningRate } from './schedules.js';
 import { sgdUpdate } from './sgd.js';
 import { tf, type Tensor } from './tf.js';
 
@@ -47,39 +46,11 @@ export interface StepContext {
 
 export type Progress = LoopProgress;
 
-export interface TrainOptions {
-  readonly dataset: Dataset;
-  /** Number of passes over the training set; ignored when `steps` is given. Default 1. */
-  readonly epochs?: number;
-  /** Total optimizer steps (overrides epochs). */
-  readonly steps?: number;
-  /** Default 128. */
-  readonly batchSize?: number;
-  /** Base learning rate. */
-  readonly learningRate: number;
-  /** Default constant. */
-  readonly schedule?: LrSchedule;
-  readonly warmupSteps?: number;
-  /** Default 0.9. */
-  readonly momentum?: number;
-  readonly nesterov?: boolean;
-  /** Coupled L2 (PyTorch weight_decay) on every trainable tensor; default 0. */
-  readonly weightDecay?: number;
-  readonly labelSmoothing?: number;
-  /** Seed of the data order, separate from the initialisation seed. */
-  readonly dataSeed: number;
+export interface TrainOptions extends SgdOptionsOf<TrainState> {
   /** Called after every step; may replace masks. */
   readonly onStep?: (ctx: StepContext) => void | Promise<void>;
-  /** Called every `progressEvery` steps (default 50) and at the end. */
-  readonly onProgress?: (p: Progress) => void;
-  readonly progressEvery?: number;
-  /** Checked every step; aborting rejects with the signal's reason. */
-  readonly signal?: AbortSignal;
   /** Completed-step counts at which to return a snapshot (0 = the starting weights). */
   readonly snapshotSteps?: readonly number[];
-  /** Receives resumable state every `stateEvery` steps (default: at each epoch's end) and at the end. */
-  readonly onState?: (state: TrainState) => void | Promise<void>;
-  readonly stateEvery?: number;
   /**
    * Start at the starting checkpoint's step (a snapshot of a longer run) instead of step 0: the data
    * order and the learning-rate schedule continue from there, momentum starts at zero. Instability
@@ -88,8 +59,6 @@ export interface TrainOptions {
   readonly continueFromCheckpointStep?: boolean;
   /** Width of a loss-curve window in steps (default 50). */
   readonly curveEvery?: number;
-  /** Continue from this state instead of the starting checkpoint's step 0. */
-  readonly resume?: TrainState;
   /**
    * Read losses back every this many steps (default 1 on CPU backends, where reading is free, 25 on
    * others). Divergence is still reported at the exact step.
