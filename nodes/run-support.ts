@@ -77,9 +77,10 @@ export const splitOf = (data: Dataset, name: 'train' | 'test'): Split => (name =
 
 /**
  * What every trained checkpoint reports: loss and accuracy on the whole training and test splits
- * after training (not the running mean), and its sparsity per prunable tensor and overall.
+ * after training (not the running mean), and its sparsity per prunable tensor and overall. The batch
+ * size is `eval_batch_size`'s default, so these losses equal an `evaluate` or path end point exactly.
  */
-export function checkpointMetrics(checkpoint: Checkpoint, data: Dataset, splits: readonly ('train' | 'test')[] = ['train', 'test'], batchSize = 5000): Record<string, number> {
+export function checkpointMetrics(checkpoint: Checkpoint, data: Dataset, splits: readonly ('train' | 'test')[] = ['train', 'test'], batchSize = 1000): Record<string, number> {
   const values: Record<string, number> = {};
   for (const s of splits) {
     const r = evaluateCheckpoint(checkpoint, splitOf(data, s), { batchSize });
