@@ -149,7 +149,18 @@ export function decodeCurveFitState(tree: Record<string, unknown>): DecodedCurve
       ? momentum.map((m, i) => tensorsProblem(m, `momentum[${i}]`, 'float32')).find((p) => p !== undefined)
       : 'momentum does not match the control points');
   if (problem !== undefined) return { ok: false, reason: problem };
-  const { format: _f, kind: _k, ...rest } = tree;
   // Each field was checked above.
-  return { ok: true, state: rest as unknown as CurveFitState };
+  const state: CurveFitState = {
+    step: tree['step'] as number,
+    lossSum: tree['lossSum'] as number,
+    lossCount: tree['lossCount'] as number,
+    lastLoss: tree['lastLoss'] as number,
+    windowSum: tree['windowSum'] as number,
+    windowCount: tree['windowCount'] as number,
+    curve: tree['curve'] as number[],
+    curveSteps: tree['curveSteps'] as number[],
+    controls: controls as Checkpoint[],
+    momentum: momentum as Record<string, HostTensor<'float32'>>[],
+  };
+  return { ok: true, state };
 }
