@@ -15,7 +15,7 @@ export interface EvalResult {
 }
 
 export interface EvalOptions {
-  /** Samples per forward pass; large batches are fastest on CPU backends. Default 5000. */
+  /** Samples per forward pass (default 2000, as paths use). */
   readonly batchSize?: number;
   /** Evaluate only the first n samples. */
   readonly limit?: number;

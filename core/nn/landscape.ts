@@ -49,23 +49,28 @@ function mix(tensors: readonly Tensor[], c: ArrayLike<number>): Tensor {
 const hasBatchNorm = (net: Network): boolean => net.params.some((p) => p.role === 'bn-mean');
 
 /**
- * Batch-norm running statistics of `p` recomputed on `split`: the mean over batches of each layer's
- * batch mean and unbiased variance (PyTorch's cumulative average, as dnn-mode-connectivity's update_bn).
+ * Batch-norm running statistics of `p` recomputed on `split`: each layer's batch means and unbiased
+ * variances averaged over the batches, each weighted by its size (as dnn-mode-connectivity's update_bn).
  */
 function recomputeStatistics(net: Network, p: Record<string, Tensor>, split: Split, batchSize: number): void {
   if (!net.batchStatistics) throw new Error(`${net.spec.arch} has batch norm but no batchStatistics`);
   const d = split.x.length / split.n;
   const sums: Record<string, Tensor> = {};
-  let batches = 0;
   for (let start = 0; start < split.n; start += batchSize) {
     const b = Math.min(batchSize, split.n - start);
-    addInto(sums, tf.tidy(() => net.batchStatistics!(p, tf.tensor2d(split.x.subarray(start * d, (start + b) * d), [b, d]))));
-    batches++;
+    addInto(
+      sums,
+      tf.tidy(() => {
+        const moments = net.batchStatistics!(p, tf.tensor2d(split.x.subarray(start * d, (start + b) * d), [b, d]));
+        const weighted: Record<string, Tensor> = {};
+        for (const [name, m] of Object.entries(moments)) weighted[name] = tf.mul(m, b / split.n);
+        return weighted;
+      }),
+    );
   }
   for (const [name, s] of Object.entries(sums)) {
     p[name]?.dispose();
-    p[name] = tf.tidy(() => tf.div(s, batches));
-    s.dispose();
+    p[name] = s;
   }
 }
 

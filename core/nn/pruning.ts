@@ -59,6 +59,9 @@ export interface MagnitudeOptions {
   readonly names: readonly string[];
 }
 
+/** How many entries a mask already removes. */
+const maskedCount = (mask: HostTensor<'uint8'> | undefined): number => (mask ? mask.data.reduce((a, v) => a + (v === 0 ? 1 : 0), 0) : 0);
+
 /** |w| with already-masked entries at -1, so they are pruned first and stay pruned. */
 function scores(w: HostTensor<'float32'>, mask: HostTensor<'uint8'> | undefined): Float32Array {
   const out = new Float32Array(w.data.length);
@@ -112,7 +115,8 @@ export function magnitudeMasks(weights: Weights, current: Readonly<Masks>, opts:
     for (const name of opts.names) {
       const s = scores(tensor(name), current[name]);
       const pruned = new Uint8Array(s.length);
-      markSmallest(s, prunedCount(opts.sparsity, s.length), pruned);
+      // A target below the mask's current sparsity prunes nothing more and revives nothing.
+      markSmallest(s, Math.max(prunedCount(opts.sparsity, s.length), maskedCount(current[name])), pruned);
       write(name, pruned, 0, s.length);
     }
     return next;
@@ -125,7 +129,8 @@ export function magnitudeMasks(weights: Weights, current: Readonly<Masks>, opts:
     offset += sizes[i]!;
   });
   const pruned = new Uint8Array(all.length);
-  markSmallest(all, prunedCount(opts.sparsity, all.length), pruned);
+  const already = opts.names.reduce((a, n) => a + maskedCount(current[n]), 0);
+  markSmallest(all, Math.max(prunedCount(opts.sparsity, all.length), already), pruned);
   offset = 0;
   opts.names.forEach((name, i) => {
     write(name, pruned, offset, sizes[i]!);
