@@ -26,7 +26,11 @@ export interface PathEvalOptions {
   readonly limit?: number;
   /** Where batch-norm statistics are recomputed at each point (networks with batch norm only). */
   readonly statsSplit?: Split;
-  /** Points mixed and evaluated together; bounds device memory (default 16). */
+  /**
+   * Points mixed and evaluated together; bounds device memory. Default: every point on the fast path
+   * (each chunk pays the first-layer products again, and its points hold only the smaller layers), 16
+   * otherwise.
+   */
   readonly chunk?: number;
   /** Use the mixed batch-norm statistics as they are (a single checkpoint's own statistics). */
   readonly keepStatistics?: boolean;
@@ -81,7 +85,7 @@ export function evaluatePath(net: Network, basis: readonly Checkpoint[], coeffic
   if (bn && !opts.statsSplit) throw new Error(`${net.spec.arch} has batch norm: a path needs a split to recompute its statistics on`);
   const fast = hasBatchNorm(net) ? undefined : net.firstLinear;
   const uploaded = basis.map((b) => uploadCheckpoint(net, b));
-  const chunk = Math.max(1, opts.chunk ?? 16);
+  const chunk = Math.max(1, opts.chunk ?? (fast ? coefficients.length : 16));
   const results: EvalResult[] = [];
   try {
     for (let from = 0; from < coefficients.length; from += chunk) {
