@@ -92,6 +92,11 @@ export interface Metrics {
 export interface Figure {
   readonly format: 'svg';
   readonly svg: string;
+  /** The same figure as PNG bytes (rendered from the SVG with a bundled font), when rendered. */
+  readonly png?: Uint8Array;
+  /** The Vega-Lite spec it was drawn from, data inlined: open it in the Vega editor to restyle it. */
+  readonly spec?: Readonly<Record<string, unknown>>;
+  readonly title?: string;
   /** The data the figure was drawn from, so it can be re-plotted or tabulated elsewhere. */
   readonly data: unknown;
 }
