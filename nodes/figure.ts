@@ -1,39 +1,36 @@
 /** `figure`: the paper's plots and claim table, drawn from gathered results. */
 import { Type } from '@sinclair/typebox';
 import { defineNode } from '../core/node-def.js';
+import { PLOT_DOCS } from '../core/plot/index.js';
+import { namesUnion } from './common.js';
+
+export const figureParams = Type.Object(
+  {
+    plot: namesUnion(PLOT_DOCS, { description: 'The figure to draw' }),
+    title: Type.String({ default: '', description: 'Title drawn above the figure.' }),
+    split: Type.Union([Type.Literal('train'), Type.Literal('test')], { default: 'train', description: 'Which split the plotted loss comes from.' }),
+    x: Type.String({ default: '', description: 'Sweep axis on the x axis (sparsity-sweep) or one panel per value (paths); default `s`.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const figureInputs = {
+  series: {
+    type: ['Landscape', 'Metrics'],
+    gather: true,
+    doc: 'The results to draw: a reference, a list, or a map from legend label to reference; every sweep instance is gathered.',
+  },
+} as const;
 
 export const figure = defineNode({
   kind: 'figure',
-  version: 1,
+  version: 2,
   description:
-    "Draws one of the paper's figures from gathered results: accuracy/loss against sparsity, loss along paths, or the barrier and claims table.",
-  params: Type.Object(
-    {
-      plot: Type.Union(
-        [
-          Type.Literal('sparsity-sweep'),
-          Type.Literal('paths'),
-          Type.Literal('barrier-table'),
-        ],
-        {
-          description:
-            'sparsity-sweep: test accuracy and training loss against sparsity per method; paths: loss along gathered landscapes; barrier-table: barrier heights and a pass/fail line per claim.',
-        },
-      ),
-      title: Type.String({ default: '', description: 'Title drawn above the figure.' }),
-      split: Type.Union([Type.Literal('train'), Type.Literal('test')], { default: 'train', description: 'Which split the plotted loss comes from.' }),
-      x: Type.String({ default: '', description: 'Sweep axis on the x axis (sparsity-sweep), e.g. `s`.' }),
-    },
-    { additionalProperties: false },
-  ),
-  inputs: {
-    series: {
-      type: ['Landscape', 'Metrics'],
-      gather: true,
-      doc: 'The results to draw: a reference, a list, or a map from legend label to reference; every sweep instance is gathered.',
-    },
-  },
+    "Draws one of the paper's figures from gathered results: accuracy/loss against sparsity, loss along paths, or the barrier and claims table. Rendered to SVG and PNG on the server with Vega-Lite; the spec is kept with it.",
+  params: figureParams,
+  inputs: figureInputs,
   outputs: {
-    figure: { type: 'Figure', doc: 'SVG and the data behind it.' },
+    figure: { type: 'Figure', doc: 'SVG, PNG, the Vega-Lite spec (data inlined) and the data behind it.' },
   },
+  run: async (ctx) => (await import('./figure.run.js')).runFigure(ctx),
 });
