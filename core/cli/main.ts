@@ -129,9 +129,40 @@ function program(): Command {
       process.exitCode = await runCommand(file, opts);
     });
 
+  cli
+    .command('report')
+    .description('rebuild the report of a pipeline from the cache alone: results/<name>/report.html and report.md beside the file, with its figures')
+    .argument('<file>', 'pipeline YAML file')
+    .addOption(setOption())
+    .addOption(kindsOption())
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .option('--out <dir>', 'write the report here instead of results/<name>/ beside the pipeline')
+    .action(async (file: string, opts: AnalysisOptions & CacheOptions & { out?: string }) => {
+      const graph = await analyzeOrExit(file, opts);
+      const store = await openCache(opts, file);
+      try {
+        const written = await writeReportOf(graph, store, opts.out);
+        if (opts.json) printJson(written);
+        else printReport(written);
+      } finally {
+        await store.close();
+      }
+    });
+
   registerCacheCommands(cli);
   registerBenchCommand(cli);
   return cli;
+}
+
+async function writeReportOf(graph: ValidGraph, store: Awaited<ReturnType<typeof openCache>>, out?: string) {
+  const { writeReport } = await import('../report/report.js');
+  return writeReport(graph, store, out ? { dir: resolve(out) } : {});
+}
+
+function printReport(written: { html: string; markdown: string; figures: readonly string[]; missing: readonly string[] }): void {
+  process.stdout.write(`report: ${written.html}\n        ${written.markdown} (${written.figures.length} figure file(s))\n`);
+  if (written.missing.length > 0) process.stdout.write(`not in the cache yet: ${written.missing.join(', ')}\n`);
 }
 
 interface RunFlags {
@@ -196,6 +227,9 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
       ...(commit ? { gitCommit: commit } : {}),
     });
     view.stop();
+    // A pipeline with figures ends with its report, rebuilt from the cache (also after failures).
+    const hasFigures = graph.instances.some((i) => i.kind.kind === 'figure');
+    const written = hasFigures && !report.aborted ? await writeReportOf(graph, store) : undefined;
     if (opts.json) {
       const { executed, cached, failed, skipped, recomputed, aborted } = report;
       printJson({ executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}), ...(aborted ? { aborted } : {}) });
@@ -205,6 +239,7 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
       process.stderr.write(`${summary}\n`);
       for (const f of report.failed) process.stderr.write(`${paint('red', 'failed', process.stderr)}: ${f.id}: ${f.error}\n`);
       for (const id of report.recomputed) process.stderr.write(`recomputed ${id}: its cached result was damaged or gone\n`);
+      if (written) process.stderr.write(`report: ${written.html}\n`);
     }
     if (report.aborted) return EXIT.signalled(stoppedBy ?? 'SIGINT');
     return report.failed.length > 0 || report.skipped.length > 0 ? EXIT.failure : EXIT.ok;
