@@ -21,7 +21,8 @@ export interface Spread {
 }
 
 export interface ClaimAtSparsity {
-  readonly s: number;
+  /** The sparsity (the `s` coordinate); undefined in a pipeline without a sparsity sweep. */
+  readonly s: number | undefined;
   /** Named measurements at this sparsity. */
   readonly values: Readonly<Record<string, Spread>>;
   readonly holds: boolean;
@@ -89,8 +90,10 @@ function verdictOf(per: readonly ClaimAtSparsity[]): Verdict {
 /** Judges the claims on gathered metrics (see the module comment for the labels). */
 export function judgeClaims(gathered: readonly GatheredValue<Metrics>[]): ClaimsReport {
   const by = (label: string) => gathered.filter((g) => g.label === label);
-  const sparsities = [...new Set(gathered.map((g) => num(g.coords['s'])).filter((s): s is number => s !== undefined))].sort((a, b) => a - b);
-  const at = (label: string, s: number) => by(label).filter((g) => g.coords['s'] === s);
+  // A pipeline without a sparsity sweep has one group, `s` undefined.
+  const sOf = (g: GatheredValue<Metrics>): number | undefined => num(g.coords['s']);
+  const sparsities = [...new Set(gathered.map(sOf))].sort((a, b) => (a ?? 0) - (b ?? 0));
+  const at = (label: string, s: number | undefined) => by(label).filter((g) => sOf(g) === s);
   const values = (items: readonly GatheredValue<Metrics>[], metric: string) => items.map((g) => g.value.values[metric]).filter((v): v is number => typeof v === 'number');
 
   // C1: the same mask trained from scratch or from the lottery initialisation ends worse than pruning.
@@ -134,7 +137,7 @@ export function judgeClaims(gathered: readonly GatheredValue<Metrics>[]): Claims
   const degrees = [...new Set(curves.map((g) => g.coords['degree']))];
   // C4: Bezier curves in the sparse subspace still have a barrier.
   const c4 = sparsities.flatMap((s): ClaimAtSparsity[] => {
-    const items = curves.filter((g) => g.coords['s'] === s && g.coords['subspace'] === 'sparse');
+    const items = curves.filter((g) => sOf(g) === s && g.coords['subspace'] === 'sparse');
     if (items.length === 0) return [];
     const v: Record<string, Spread> = {};
     for (const d of degrees) v[`${curveName({ label: 'bezier', coords: { degree: d as number, subspace: 'sparse' }, value: { values: {} } })} barrier`] = spread(values(items.filter((g) => g.coords['degree'] === d), 'train_barrier_loss'));
@@ -143,13 +146,13 @@ export function judgeClaims(gathered: readonly GatheredValue<Metrics>[]): Claims
   });
   // C5: with dense control points the barrier disappears, or stays far below the sparse curve's.
   const c5 = sparsities.flatMap((s): ClaimAtSparsity[] => {
-    const dense = curves.filter((g) => g.coords['s'] === s && g.coords['subspace'] === 'dense');
+    const dense = curves.filter((g) => sOf(g) === s && g.coords['subspace'] === 'dense');
     if (dense.length === 0) return [];
     const v: Record<string, Spread> = {};
     for (const d of degrees) v[`${curveName({ label: 'bezier', coords: { degree: d as number, subspace: 'dense' }, value: { values: {} } })} barrier`] = spread(values(dense.filter((g) => g.coords['degree'] === d), 'train_barrier_loss'));
     const ok = dense.map((g) => {
       const b = g.value.values['train_barrier_loss'] ?? NaN;
-      const twin = curves.find((c) => c.coords['subspace'] === 'sparse' && c.coords['s'] === s && c.coords['degree'] === g.coords['degree'] && c.coords['seed'] === g.coords['seed']);
+      const twin = curves.find((c) => c.coords['subspace'] === 'sparse' && sOf(c) === s && c.coords['degree'] === g.coords['degree'] && c.coords['seed'] === g.coords['seed']);
       const sparseB = twin?.value.values['train_barrier_loss'];
       return b <= 0 || (sparseB !== undefined && sparseB > 0 && b < FAR_SMALLER * sparseB);
     });
@@ -163,7 +166,7 @@ export function judgeClaims(gathered: readonly GatheredValue<Metrics>[]): Claims
       criterion: 'At each sparsity, the mean over seeds of scratch and of lottery test accuracy is below pruning\'s and their final training loss above it. The growth of the gap is reported, not required.',
       verdict: verdictOf(c1),
       perSparsity: c1,
-      ...(gaps.length > 1 ? { note: `gap between pruning and the better of scratch and lottery (test accuracy): ${gaps.map((g) => `${fmt(100 * g, 2)}`).join(', ')} points at sparsities ${c1.map((p) => p.s).join(', ')}: ${grows ? 'grows' : 'does not grow'} with sparsity` } : {}),
+          ...(gaps.length > 1 ? { note: `gap between pruning and the better of scratch and lottery (test accuracy): ${gaps.map((g) => `${fmt(100 * g, 2)}`).join(', ')} points at sparsities ${c1.map((p) => p.s).join(', ')}: ${grows ? 'grows' : 'does not grow'} with sparsity` } : {}),
     },
     {
       id: 'C2',
@@ -197,8 +200,8 @@ export function judgeClaims(gathered: readonly GatheredValue<Metrics>[]): Claims
 
   const sanity: SanityCheck[] = [];
   const ends = curves.map((g) => {
-    const scratch = at('scratch', g.coords['s'] as number).find((x) => x.coords['seed'] === g.coords['seed']);
-    const pruned = at('pruned', g.coords['s'] as number).find((x) => x.coords['seed'] === g.coords['seed']);
+    const scratch = at('scratch', sOf(g)).find((x) => x.coords['seed'] === g.coords['seed']);
+    const pruned = at('pruned', sOf(g)).find((x) => x.coords['seed'] === g.coords['seed']);
     return scratch && pruned ? g.value.values['train_loss_start'] === scratch.value.values['train_loss'] && g.value.values['train_loss_end'] === pruned.value.values['train_loss'] : undefined;
   });
   const compared = ends.filter((e) => e !== undefined);

@@ -82,7 +82,7 @@ export async function writeReport(graph: ValidGraph, store: ResultStore, opts: {
 function claimLines(claims: ClaimsReport): { head: string[]; rows: string[][] }[] {
   return claims.claims.map((c) => ({
     head: [c.id, c.verdict, c.claim, c.criterion, c.note ?? ''],
-    rows: c.perSparsity.map((p) => [String(p.s), p.holds ? 'holds' : 'does not hold', p.reason, Object.entries(p.values).map(([k, v]) => `${k} ${showSpread(v)}`).join('; ')]),
+    rows: c.perSparsity.map((p) => [p.s === undefined ? 'all' : String(p.s), p.holds ? 'holds' : 'does not hold', p.reason, Object.entries(p.values).map(([k, v]) => `${k} ${showSpread(v)}`).join('; ')]),
   }));
 }
 
