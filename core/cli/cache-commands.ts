@@ -1,7 +1,7 @@
-/** Commands that read or manage the cache: show, gc, pin, cache export/import, export. */
+/** Commands that read or manage the cache: show, gc, pin, cache export/import, export (of one result; of a pipeline in export-pipeline.ts). */
 import { access, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import ms from 'ms';
 import { exportBundle, importBundle } from '../../cache/bundle.js';
 import { collectGarbage } from '../../cache/gc.js';
@@ -12,6 +12,7 @@ import type { PortValue } from '../values.js';
 import {
   analyzeOrExit,
   cacheOption,
+  collect,
   jsonOption,
   kindsOption,
   openCache,
@@ -20,6 +21,7 @@ import {
   type AnalysisOptions,
   type CacheOptions,
 } from './common.js';
+import { exportPipeline, isPipelineTarget } from './export-pipeline.js';
 import { printJson, UsageError } from './output.js';
 
 type TargetOptions = CacheOptions & AnalysisOptions & { pipeline?: string; json?: boolean };
@@ -230,17 +232,33 @@ export function registerCacheCommands(cli: Command): void {
       'write a cached result to a file, the format chosen by its extension: a Checkpoint, Mask or Curve as .safetensors ' +
         '(PyTorch tensor names, masks as NAME.mask; a curve\'s point k as NAME_k, as dnn-mode-connectivity names them), ' +
         'a Landscape as .json or .csv (x,split,loss,accuracy), Metrics as .json or .csv (name,index,value: index empty ' +
-        'for a scalar, 0, 1, ... along a series), a Figure as .svg',
+        'for a scalar, 0, 1, ... along a series), a Figure as .svg. ' +
+        'With a pipeline file (a target ending in .yaml or .yml) instead: write every cached landscape, metrics and figure ' +
+        'of the pipeline, the checkpoints of the nodes named with --checkpoints, an index and the report into the directory --out',
     )
-    .argument('<target>', 'node or instance id (with --pipeline), or a key / key prefix')
-    .requiredOption('--out <file>', 'file to write: .safetensors, .json, .csv or .svg')
+    .argument('<target>', 'node or instance id (with --pipeline), a key / key prefix, or a pipeline file (.yaml, .yml)')
+    .requiredOption('--out <path>', 'file to write (.safetensors, .json, .csv or .svg); for a pipeline, the directory to write into')
     .option('--port <name>', 'output to export (default: the only output whose type the extension can hold)')
     .option('--pipeline <file>', 'pipeline file whose node ids to resolve')
+    .addOption(
+      new Option('--checkpoints <node>', 'exporting a pipeline: also write the Checkpoint and Curve outputs of this node (all its instances) or instance; repeatable')
+        .argParser(collect)
+        .default([]),
+    )
     .addOption(setOption())
     .addOption(kindsOption())
     .addOption(cacheOption())
     .addOption(jsonOption())
-    .action(async (target: string, opts: TargetOptions & { out: string; port?: string }) => {
+    .action(async (target: string, opts: TargetOptions & { out: string; port?: string; checkpoints: string[] }) => {
+      if (isPipelineTarget(target)) {
+        const single = opts.port !== undefined ? '--port' : opts.pipeline !== undefined ? '--pipeline' : undefined;
+        if (single) throw new UsageError(`${single} names one result; exporting the pipeline ${target} writes every result (drop ${single}, or name a node)`);
+        await exportPipeline(target, opts);
+        return;
+      }
+      if (opts.checkpoints.length > 0) {
+        throw new UsageError('--checkpoints belongs to exporting a pipeline: sparsegraph export PIPELINE.yaml --out DIR --checkpoints NODE');
+      }
       await withStore(opts, opts.pipeline, async (store) => {
         const key = await resolveTarget(target, opts, store);
         const record = store.record(key);

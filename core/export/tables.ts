@@ -19,7 +19,8 @@ function field(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-function csv(rows: readonly (readonly (string | number)[])[]): string {
+/** Rows to CSV text, the first row the header. */
+export function csv(rows: readonly (readonly (string | number)[])[]): string {
   return rows.map((row) => `${row.map((c) => field(String(c))).join(',')}\n`).join('');
 }
 
