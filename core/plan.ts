@@ -34,13 +34,33 @@ function normalInstanceId(name: string): string {
   return `${match[1]}[${axes.join(',')}]`;
 }
 
-/** Instances matching a node id (all its sweep instances) or an instance id (axes in any order). */
+/**
+ * `x[k=1,j=a]` as its node id and coordinates (values as printed), or undefined for a plain name.
+ */
+function parseInstanceId(name: string): { nodeId: string; coords: [string, string][] } | undefined {
+  const match = /^(.*)\[(.*)\]$/.exec(name);
+  if (!match) return undefined;
+  const pairs = match[2]!.split(',').map((pair) => pair.trim().split('='));
+  if (pairs.some((p) => p.length !== 2)) return undefined;
+  return { nodeId: match[1]!, coords: pairs.map(([k, v]) => [k!.trim(), v!.trim()]) };
+}
+
+/**
+ * Instances matching a node id (all its sweep instances), an instance id (axes in any order), or a node
+ * id with some of its coordinates (`imp/train[level=3]`: that level for every seed).
+ */
 export function matchInstances(graph: ValidGraph, names: readonly string[]): { matched: Set<string>; unknown: string[] } {
   const matched = new Set<string>();
   const unknown: string[] = [];
   for (const name of names) {
     const wanted = normalInstanceId(name);
-    const hits = graph.instances.filter((i) => i.id === wanted || i.nodeId === name);
+    const partial = parseInstanceId(name);
+    const hits = graph.instances.filter(
+      (i) =>
+        i.id === wanted ||
+        i.nodeId === name ||
+        (partial !== undefined && i.nodeId === partial.nodeId && partial.coords.every(([k, v]) => k in i.coords && String(i.coords[k]) === v)),
+    );
     if (hits.length === 0) unknown.push(name);
     for (const h of hits) matched.add(h.id);
   }

@@ -93,7 +93,7 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
     const keyParams: Record<string, unknown> = { ...instance.params };
     const baseDir = dirname(instance.decl.file.absolute);
     const at = (param: string) =>
-      instance.decl.file.at(['nodes', instance.decl.localId, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
+      instance.decl.file.at([...instance.decl.path, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
     const datasetParam = instance.kind.datasetParam;
     if (datasetParam !== undefined && options.dataset && instance.params[datasetParam] !== undefined) {
       try {

@@ -1,18 +1,23 @@
 /**
  * Connects declarations: each input reference is resolved to a node and an output port, type-checked
  * against the input port, and the declaration graph is checked for cycles.
+ *
+ * Inside a repeat group a reference names, in this order: a node of the group (the same level), or
+ * `prev.NODE` (the previous level; at level 1 what the group's `first` gives), or a node outside.
+ * A reference from outside to a node of a group reads every level of it.
  */
 import { alg, Graph } from '@dagrejs/graphlib';
 import { acceptedTypes, type AnyNodeDefinition, type InputPortSpec } from '../node-def.js';
 import type { KindRegistry } from '../registry.js';
 import type { Diagnostic } from './diagnostics.js';
-import type { NodeDecl } from './load.js';
+import type { NodeDecl, RepeatGroup } from './load.js';
 import { didYouMean } from './schema-check.js';
 import type { YamlPath } from './source.js';
 
 /** One reference of an input, resolved. */
 export interface ResolvedRef {
   readonly label: string;
+  /** A declaration id, or the id of a node of a repeat group read from outside it (all its levels). */
   readonly node: string;
   readonly port: string;
 }
@@ -34,13 +39,19 @@ export interface Connected {
 export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { connected?: Connected; problems: Diagnostic[] } {
   const problems: Diagnostic[] = [];
   const byId = new Map(decls.map((d) => [d.id, d]));
+  const byNodeId = new Map<string, NodeDecl[]>();
+  for (const d of decls) {
+    const list = byNodeId.get(d.nodeId);
+    if (list) list.push(d);
+    else byNodeId.set(d.nodeId, [d]);
+  }
   const withKind: { decl: NodeDecl; kind: AnyNodeDefinition }[] = [];
   for (const decl of decls) {
     const kind = registry.get(decl.raw.kind);
     if (!kind) {
       problems.push(
         decl.file.at(
-          ['nodes', decl.localId, 'kind'],
+          [...decl.path, 'kind'],
           `unknown node kind '${decl.raw.kind}'${didYouMean(decl.raw.kind, registry.names())}; known kinds: ${registry.names().join(', ')}`,
         ),
       );
@@ -49,18 +60,25 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
     withKind.push({ decl, kind });
   }
   const kinds = new Map(withKind.map((d) => [d.decl.id, d.kind]));
+  const scope: Scope = { byId, byNodeId, kinds };
 
+  // Declarations as they expand: one per level of a repeat group's node, in dependency order.
   const graph = new Graph();
+  // The same graph with each repeat group as one node where it meets the rest, and its nodes' edges of
+  // one level inside: a cycle here is a cycle of the pipeline; `prev` edges never make one.
+  const folded = new Graph();
+  const foldedId = (d: NodeDecl) => (d.repeat ? d.repeat.group.id : d.id);
   const result: ConnectedDecl[] = [];
   const broken = new Set<string>();
   for (const { decl, kind } of withKind) {
     graph.setNode(decl.id);
+    folded.setNode(foldedId(decl));
     const before = problems.length;
     const inputs = new Map<string, { spec: InputPortSpec; refs: ResolvedRef[] }>();
     const written = decl.raw.inputs ?? {};
     for (const [port, binding] of Object.entries(written)) {
       const spec = kind.inputs[port];
-      const at: YamlPath = ['nodes', decl.localId, 'inputs', port];
+      const at: YamlPath = [...decl.path, 'inputs', port];
       if (!spec) {
         const known = Object.keys(kind.inputs);
         problems.push(
@@ -84,65 +102,166 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
       }
       const refs: ResolvedRef[] = [];
       for (const [label, text, refAt] of entries) {
-        const ref = resolveRef(text, decl, spec, port, byId, kinds, (message) => {
+        const ref = resolveInput(text, decl, spec, port, scope, (message, where) => {
           if (message === undefined) broken.add(decl.id);
-          else problems.push(decl.file.at(refAt, message));
+          else problems.push(where ? where.file.at(where.path, message) : decl.file.at(refAt, message));
         });
-        if (ref) {
-          refs.push({ label, ...ref });
-          graph.setEdge(ref.node, decl.id);
+        if (!ref) continue;
+        refs.push({ label, node: ref.node, port: ref.port });
+        for (const source of ref.decls) {
+          graph.setEdge(source.id, decl.id);
+          const sameGroup = source.repeat !== undefined && source.repeat.group === decl.repeat?.group;
+          if (!sameGroup) folded.setEdge(foldedId(source), foldedId(decl));
+          else if (!ref.previous) folded.setEdge(source.nodeId, decl.nodeId);
         }
       }
       inputs.set(port, { spec, refs });
     }
     for (const [port, spec] of Object.entries(kind.inputs)) {
       if (!spec.optional && !(port in written)) {
-        problems.push(decl.file.at(['nodes', decl.localId], `node '${decl.id}' (${kind.kind}) is missing required input '${port}'`, 'key'));
+        problems.push(decl.file.at(decl.path, `node '${decl.nodeId}' (${kind.kind}) is missing required input '${port}'`, 'key'));
       }
     }
-    if (problems.length > before) broken.add(decl.id);
+    if (problems.length > before || (decl.repeat && decl.repeat.group.count === undefined)) broken.add(decl.id);
     result.push({ decl, kind, inputs });
   }
 
-  for (const cycle of alg.findCycles(graph)) {
+  const groups = new Map(decls.filter((d) => d.repeat).map((d) => [d.repeat!.group.id, d.repeat!.group]));
+  for (const cycle of alg.findCycles(folded)) {
     // graphlib lists a cycle's nodes in reverse dependency order; name them along the edges.
     const ordered = [...cycle].reverse();
-    const first = byId.get(ordered[0]!)!;
-    problems.push(
-      first.file.at(['nodes', first.localId], `dependency cycle: ${[...ordered, ordered[0]].join(' -> ')}`, 'key'),
-    );
+    const first = ordered[0]!;
+    const group = groups.get(first);
+    const at = group ? group.file.at(group.path, '', 'key') : byNodeId.get(first)![0]!.file.at(byNodeId.get(first)![0]!.path, '', 'key');
+    const through = ordered.map((n) => groups.get(n)).find((g) => g !== undefined);
+    const hint = through ? `; what repeat group '${through.localId}' feeds cannot feed the group (a node between two levels belongs inside the group)` : '';
+    problems.push({ ...at, message: `dependency cycle: ${[...ordered, ordered[0]].join(' -> ')}${hint}` });
   }
-  if (!alg.isAcyclic(graph)) return { problems };
+  if (!alg.isAcyclic(folded)) return { problems };
+  if (!alg.isAcyclic(graph)) {
+    // Unreachable while the folded graph is acyclic (levels only ever read earlier levels); said plainly if not.
+    for (const cycle of alg.findCycles(graph)) {
+      const d = byId.get(cycle[cycle.length - 1]!)!;
+      problems.push(d.file.at(d.path, `dependency cycle: ${[...cycle].reverse().join(' -> ')}`, 'key'));
+    }
+    return { problems };
+  }
   const byDecl = new Map(result.map((c) => [c.decl.id, c]));
   const order = alg.topsort(graph).filter((id) => byDecl.has(id));
   return { connected: { decls: order.map((id) => byDecl.get(id)!), broken }, problems };
 }
 
-function resolveRef(
-  text: string,
-  decl: NodeDecl,
-  spec: InputPortSpec,
-  port: string,
-  byId: ReadonlyMap<string, NodeDecl>,
-  kinds: ReadonlyMap<string, AnyNodeDefinition>,
-  /** Called with a message for a problem of this reference, or undefined when it is reported elsewhere. */
-  report: (message: string | undefined) => void,
-): { node: string; port: string } | undefined {
+interface Scope {
+  readonly byId: ReadonlyMap<string, NodeDecl>;
+  /** Every declaration of a node id: one, or one per level of a repeat group's node. */
+  readonly byNodeId: ReadonlyMap<string, readonly NodeDecl[]>;
+  readonly kinds: ReadonlyMap<string, AnyNodeDefinition>;
+}
+
+/** Called with a message for a problem of this reference (where it was written, unless `where` says), or undefined when it is reported elsewhere. */
+type Report = (message: string | undefined, where?: { file: NodeDecl['file']; path: YamlPath }) => void;
+
+interface Resolved {
+  readonly node: string;
+  readonly port: string;
+  /** The declarations it reads, for the dependency graph. */
+  readonly decls: readonly NodeDecl[];
+  /** Read through `prev`: the previous level of the same group. */
+  readonly previous: boolean;
+}
+
+const levelDeclId = (group: RepeatGroup, member: string, level: number) => `${group.id}/${member}[level=${level}]`;
+
+function resolveInput(text: string, decl: NodeDecl, spec: InputPortSpec, port: string, scope: Scope, report: Report): Resolved | undefined {
+  const prefixed = (local: string) => (decl.prefix ? `${decl.prefix}/${local}` : local);
+  if (text.startsWith('prev.') && (decl.repeat || !scope.byNodeId.has(prefixed('prev')))) {
+    const group = decl.repeat?.group;
+    if (!group) {
+      report(`'${text}' is used outside a repeat group: prev.NODE names the previous level of a node inside a 'repeat:' group`);
+      return undefined;
+    }
+    const rest = text.slice('prev.'.length);
+    const dot = rest.indexOf('.');
+    const member = dot < 0 ? rest : rest.slice(0, dot);
+    if (!group.members.includes(member)) {
+      report(`unknown node '${member}' in '${text}'${didYouMean(member, group.members)}: repeat group '${group.localId}' has ${group.members.join(', ')}`);
+      return undefined;
+    }
+    const level = decl.repeat!.level;
+    if (level > 1) {
+      const target = scope.byId.get(levelDeclId(group, member, level - 1));
+      if (!target) {
+        // Not declared: its own problem is reported.
+        report(undefined);
+        return undefined;
+      }
+      const picked = pickPort(text, `prev.${member}`, dot < 0 ? undefined : rest.slice(dot + 1), target, decl, spec, port, scope, report);
+      return picked === undefined ? undefined : { node: target.id, port: picked, decls: [target], previous: true };
+    }
+    const key = rest in group.first ? rest : member in group.first ? member : undefined;
+    if (key === undefined) {
+      report(`'${text}' has nothing to read at level 1: give repeat group '${group.localId}' first: { ${member}: NODE }, the node that feeds its first level`);
+      return undefined;
+    }
+    // `first` names a node outside the group, where the group is written; its problems are reported there.
+    const where = { file: group.file, path: [...group.path, 'first', key] };
+    const { repeat: _, ...outside } = { ...decl, prefix: group.prefix };
+    const found = resolveInput(group.first[key]!, outside, spec, port, scope, (message) => report(message === undefined ? undefined : `${message} (first: ${key}, what ${text} reads at level 1)`, where));
+    return found && { ...found, previous: false };
+  }
   const dot = text.indexOf('.');
   const local = dot < 0 ? text : text.slice(0, dot);
   const wantedPort = dot < 0 ? undefined : text.slice(dot + 1);
-  const node = decl.prefix ? `${decl.prefix}/${local}` : local;
-  const target = byId.get(node);
-  if (!target) {
-    const visible = [...byId.keys()]
-      .filter((id) => !decl.prefix || id.startsWith(`${decl.prefix}/`))
-      .map((id) => (decl.prefix ? id.slice(decl.prefix.length + 1) : id));
-    const imported = visible.filter((id) => id.endsWith(`/${local}`));
-    const hint = imported.length > 0 ? ` (did you mean '${imported[0]}'? imported nodes are named PREFIX/NODE)` : didYouMean(local, visible);
-    report(`unknown node '${local}'${hint}`);
-    return undefined;
+  let node: string;
+  let targets: readonly NodeDecl[];
+  const group = decl.repeat?.group;
+  if (group && group.members.includes(local)) {
+    const target = scope.byId.get(levelDeclId(group, local, decl.repeat!.level));
+    if (!target) {
+      report(undefined);
+      return undefined;
+    }
+    node = target.id;
+    targets = [target];
+  } else {
+    const nodeId = prefixed(local);
+    const found = scope.byNodeId.get(nodeId);
+    if (!found) {
+      const visible = [...scope.byNodeId.keys()]
+        .filter((id) => !decl.prefix || id.startsWith(`${decl.prefix}/`))
+        .map((id) => (decl.prefix ? id.slice(decl.prefix.length + 1) : id))
+        .concat(group ? group.members : []);
+      const imported = visible.filter((id) => id.endsWith(`/${local}`));
+      const hint = imported.length > 0 ? ` (did you mean '${imported[0]}'? imported nodes are named PREFIX/NODE)` : didYouMean(local, visible);
+      report(`unknown node '${local}'${hint}`);
+      return undefined;
+    }
+    if (group && found[0]!.repeat?.group === group) {
+      const member = found[0]!.localId;
+      report(`inside repeat group '${group.localId}', its node '${member}' is read as '${member}' (this level) or 'prev.${member}' (the previous level), not by its full id`);
+      return undefined;
+    }
+    targets = found;
+    // One declaration is read as itself; a node of a repeat group, as all its levels.
+    node = found.length === 1 && !found[0]!.repeat ? found[0]!.id : nodeId;
   }
-  const kind = kinds.get(node);
+  const picked = pickPort(text, local, wantedPort, targets[0]!, decl, spec, port, scope, report);
+  return picked === undefined ? undefined : { node, port: picked, decls: targets, previous: false };
+}
+
+/** The output port of `target` a reference reads: the one named, or its only output of an accepted type. */
+function pickPort(
+  text: string,
+  local: string,
+  wantedPort: string | undefined,
+  target: NodeDecl,
+  decl: NodeDecl,
+  spec: InputPortSpec,
+  port: string,
+  scope: Scope,
+  report: Report,
+): string | undefined {
+  const kind = scope.kinds.get(target.id);
   if (!kind) {
     // Its unknown kind is reported already; this node cannot be connected, silently.
     report(undefined);
@@ -162,10 +281,10 @@ function resolveRef(
       report(`input '${port}' of '${decl.localId}' expects ${want}, but '${text}' is a ${out.type}`);
       return undefined;
     }
-    return { node, port: wantedPort };
+    return wantedPort;
   }
   const matching = outputs.filter(([, o]) => accepted.includes(o.type));
-  if (matching.length === 1) return { node, port: matching[0]![0] };
+  if (matching.length === 1) return matching[0]![0];
   if (matching.length === 0) {
     report(`input '${port}' of '${decl.localId}' expects ${want}, but node '${local}' (${kind.kind}) has no such output; outputs: ${outputs.map(([n, o]) => `${n} (${o.type})`).join(', ')}`);
   } else {

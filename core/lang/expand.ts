@@ -2,12 +2,17 @@
  * Expands connected declarations into node instances: sweeps (`foreach`, `matrix`) multiply a node,
  * a node fed by a swept node follows its axes (joined on shared axis names, crossed otherwise), and
  * each instance's parameters are resolved and checked against its kind's schema with defaults applied.
+ *
+ * A repeat group's level is one more axis, `level`, of its nodes' instances. A node of the group reads
+ * the same level's nodes and the previous level's (`prev`); the level of what it reads is dropped
+ * before joining, and its own level set, so level k's key depends only on levels 1..k. An axis a node of
+ * the group sweeps itself is carried to the next level, joined, not crossed.
  */
 import type { AnyNodeDefinition, Coordinates } from '../node-def.js';
 import type { ConnectedDecl } from './connect.js';
 import type { Diagnostic } from './diagnostics.js';
-import { interpolate, type InterpolationProblem } from './interpolate.js';
-import type { KindDefaults, NodeDecl, Origin } from './load.js';
+import { interpolate, type InterpolationProblem, type Scope } from './interpolate.js';
+import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './load.js';
 import { checkAgainst, nonFinite } from './schema-check.js';
 import type { YamlPath } from './source.js';
 
@@ -29,7 +34,7 @@ export interface Instance {
   readonly params: Record<string, unknown>;
   readonly inputs: ReadonlyMap<string, Binding>;
   readonly salt?: string | number;
-  /** Which node introduced each sweep axis of `coords`, for messages. */
+  /** Which node id introduced each sweep axis of `coords` (for `level`, the repeat group), for messages. */
   readonly sweptBy: ReadonlyMap<string, string>;
 }
 
@@ -61,43 +66,79 @@ export function expand(
   defaults: KindDefaults,
 ): { instances: Instance[]; problems: Diagnostic[] } {
   const problems: Diagnostic[] = [];
+  /** Instances per declaration id, and per node id of a repeat group's node (all its levels so far). */
   const byNode = new Map<string, Instance[]>();
+  /** Node ids of a repeat group's nodes with a level that did not expand: what reads all levels cannot. */
+  const failed = new Set<string>();
+  /** Per node id, every instance's problems (all levels together), merged once at the end. */
+  const perNode = new Map<string, { id: string; problems: Diagnostic[] }[]>();
   const instances: Instance[] = [];
   for (const cd of decls) {
-    byNode.set(cd.decl.id, []);
-    const upstreamBroken = [...cd.inputs.values()].some(({ refs }) => refs.some((r) => byNode.get(r.node)?.length === 0));
-    const own = ownSweep(cd.decl, problems);
-    if (broken.has(cd.decl.id) || upstreamBroken || own === undefined) {
+    const { decl } = cd;
+    byNode.set(decl.id, []);
+    if (decl.id !== decl.nodeId && !byNode.has(decl.nodeId)) byNode.set(decl.nodeId, []);
+    const fail = () => {
+      if (decl.id !== decl.nodeId) failed.add(decl.nodeId);
+    };
+    const upstreamBroken = [...cd.inputs.values()].some(({ refs }) => refs.some((r) => byNode.get(r.node)?.length === 0 || failed.has(r.node)));
+    const own = ownSweep(decl, problems);
+    if (broken.has(decl.id) || upstreamBroken || own === undefined) {
       // Not expanded (its inputs cannot be bound), but its own parameters are still checked.
       problems.push(...checkParamsAlone(cd, defaults));
+      fail();
       continue;
     }
     const inherited = inheritedCombos(cd, byNode);
-    const clash = own.axes.map((axis) => ({ axis, from: inherited.sweptBy.get(axis) })).find((c) => c.from);
+    const sweepAt = (axis: string): YamlPath => (decl.raw.matrix ? [...decl.path, 'matrix', axis] : [...decl.path, 'foreach']);
+    const group = decl.repeat?.group;
+    if (group && own.axes.includes(LEVEL_AXIS)) {
+      problems.push(decl.file.at(sweepAt(LEVEL_AXIS), `sweep axis '${LEVEL_AXIS}' is the level of repeat group '${group.localId}'; name it differently`, 'key'));
+      fail();
+      continue;
+    }
+    const levelFrom = group ? inherited.sweptBy.get(LEVEL_AXIS) : undefined;
+    if (levelFrom !== undefined) {
+      problems.push(
+        decl.file.at(decl.path, `node '${decl.nodeId}' of repeat group '${group!.localId}' reads '${levelFrom}', whose instances have a '${LEVEL_AXIS}' axis of their own: a node follows one repeat group's levels`, 'key'),
+      );
+      fail();
+      continue;
+    }
+    // An axis this node swept at an earlier level comes back through `prev`: it is joined, not a clash.
+    const clash = own.axes.map((axis) => ({ axis, from: inherited.sweptBy.get(axis) })).find((c) => c.from && c.from !== decl.nodeId);
     if (clash) {
-      const at: YamlPath = cd.decl.raw.matrix ? ['nodes', cd.decl.localId, 'matrix', clash.axis] : ['nodes', cd.decl.localId, 'foreach'];
-      const rename = clash.axis === 'item' && cd.decl.raw.foreach !== undefined ? ' (use matrix: { NAME: [...] } to name this axis)' : '';
-      problems.push(cd.decl.file.at(at, `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently${rename}`, 'key'));
+      const rename = clash.axis === 'item' && decl.raw.foreach !== undefined ? ' (use matrix: { NAME: [...] } to name this axis)' : '';
+      problems.push(decl.file.at(sweepAt(clash.axis), `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently${rename}`, 'key'));
+      fail();
       continue;
     }
     const made: Instance[] = [];
     const perInstance: { id: string; problems: Diagnostic[] }[] = [];
     const sweptBy = new Map(inherited.sweptBy);
-    for (const axis of own.axes) sweptBy.set(axis, cd.decl.id);
+    for (const axis of own.axes) sweptBy.set(axis, decl.nodeId);
+    if (group) sweptBy.set(LEVEL_AXIS, group.id);
     for (const combo of inherited.combos) {
       for (const point of own.points) {
-        const coords = { ...combo.coords, ...point.coords };
+        if (Object.entries(point.coords).some(([axis, v]) => axis in combo.coords && combo.coords[axis] !== v)) continue;
+        const coords = { ...combo.coords, ...point.coords, ...(decl.repeat ? { [LEVEL_AXIS]: decl.repeat.level } : {}) };
         const item = point.item !== undefined ? point.item : Object.keys(coords).length > 0 ? coords : undefined;
         const result = makeInstance(cd, coords, item, combo, sweptBy, byNode, defaults);
-        perInstance.push({ id: instanceId(cd.decl.id, coords), problems: result.problems });
+        perInstance.push({ id: instanceId(decl.nodeId, coords), problems: result.problems });
         if (result.instance) made.push(result.instance);
       }
     }
-    problems.push(...mergeInstanceProblems(perInstance));
-    if (made.length < perInstance.length) continue;
-    byNode.set(cd.decl.id, made);
+    const list = perNode.get(decl.nodeId);
+    if (list) list.push(...perInstance);
+    else perNode.set(decl.nodeId, perInstance);
+    if (made.length < perInstance.length) {
+      fail();
+      continue;
+    }
+    byNode.set(decl.id, made);
+    if (decl.id !== decl.nodeId) byNode.get(decl.nodeId)!.push(...made);
     instances.push(...made);
   }
+  for (const list of perNode.values()) problems.push(...mergeInstanceProblems(list));
   return { instances, problems };
 }
 
@@ -145,8 +186,16 @@ function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance
   for (const { spec, refs } of cd.inputs.values()) if (!spec.gather) for (const r of refs) upstream.add(r.node);
   let combos: Combo[] = [{ coords: {}, picks: new Map() }];
   const sweptBy = new Map<string, string>();
+  const group = cd.decl.repeat?.group;
   for (const node of upstream) {
-    const options = byNode.get(node) ?? [];
+    let options = byNode.get(node) ?? [];
+    // The same group's nodes (this level, or the previous one through `prev`): their level is not joined on.
+    if (group && options[0]?.decl.repeat?.group === group) {
+      options = options.map((o) => {
+        const { [LEVEL_AXIS]: _, ...coords } = o.coords;
+        return { ...o, coords };
+      });
+    }
     const axes = Object.keys(options[0]?.coords ?? {});
     const shared = axes.filter((a) => sweptBy.has(a));
     const index = new Map<string, Instance[]>();
@@ -176,14 +225,14 @@ interface Sweep {
 
 function ownSweep(decl: NodeDecl, problems: Diagnostic[]): Sweep | undefined {
   const { foreach, matrix } = decl.raw;
-  const base: YamlPath = ['nodes', decl.localId];
+  const base: YamlPath = decl.path;
   if (foreach !== undefined && matrix !== undefined) {
     problems.push(decl.file.at([...base, 'matrix'], 'a node sweeps with foreach or matrix, not both', 'key'));
     return undefined;
   }
   const resolve = (value: unknown, at: YamlPath): unknown => {
     const found: InterpolationProblem[] = [];
-    const out = interpolate(value, { params: decl.params }, at, found);
+    const out = interpolate(value, scopeOf(decl), at, found);
     for (const p of found) problems.push(decl.file.at(p.path, p.message));
     return found.length > 0 ? undefined : out;
   };
@@ -263,12 +312,18 @@ function writtenParams(cd: ConnectedDecl, defaults: KindDefaults): { raw: Record
     const whole = typeof value === 'string' ? /^\$\{\s*params\.([A-Za-z0-9_-]+)\s*\}$/.exec(value) : null;
     // A value passed in by an importer is reported where the importer wrote it.
     const imported = whole ? decl.paramOrigins.get(whole[1]!) : undefined;
-    origins.set(name, imported ?? { file: decl.file, path: ['nodes', decl.localId, 'with', name] });
+    origins.set(name, imported ?? { file: decl.file, path: [...decl.path, 'with', name] });
   }
   return { raw, origins };
 }
 
-const mentionsItem = (value: unknown) => JSON.stringify(value ?? null).includes('${item');
+/** Whether a value refers to the sweep item anywhere, alone (`${item.s}`) or in arithmetic (`${2 * item.s}`). */
+const mentionsItem = (value: unknown) => /\$\{[^}]*(?<![.\w-])item\b/.test(JSON.stringify(value ?? null));
+
+/** What `${...}` in a declaration's values can refer to, besides the sweep item. */
+function scopeOf(decl: NodeDecl, item?: unknown): Scope {
+  return { params: decl.params, ...(item === undefined ? {} : { item }), ...(decl.repeat ? { level: decl.repeat.level } : {}) };
+}
 
 /**
  * Resolves and checks one instance's parameters. With `item` unknown (the node cannot be expanded),
@@ -292,7 +347,7 @@ function resolveParams(
     }
     const origin = origins.get(name)!;
     const found: InterpolationProblem[] = [];
-    params[name] = interpolate(value, { params: decl.params, item }, origin.path, found);
+    params[name] = interpolate(value, scopeOf(decl, item), origin.path, found);
     for (const p of found) problems.push(origin.file.at(p.path, p.message));
     if (found.length > 0) skipped.add(name);
   }
@@ -304,14 +359,14 @@ function resolveParams(
     if (origin) {
       problems.push(origin.file.at([...origin.path, ...p.path.slice(1)], p.message, p.which));
     } else {
-      const withPath: YamlPath = decl.raw.with ? ['nodes', decl.localId, 'with'] : ['nodes', decl.localId];
-      problems.push(decl.file.at(withPath, `${p.message} of node '${decl.id}' (${kind.kind})`, 'key'));
+      const withPath: YamlPath = decl.raw.with ? [...decl.path, 'with'] : decl.path;
+      problems.push(decl.file.at(withPath, `${p.message} of node '${decl.nodeId}' (${kind.kind})`, 'key'));
     }
   }
   const infinite = nonFinite(params);
   if (infinite) {
     const name = String(infinite.path[0]);
-    const origin = origins.get(name) ?? { file: decl.file, path: ['nodes', decl.localId] };
+    const origin = origins.get(name) ?? { file: decl.file, path: decl.path };
     problems.push(
       origin.file.at([...origin.path, ...infinite.path.slice(1)], `parameter '${infinite.path.join('.')}' must be a finite number, got number ${infinite.value}`),
     );
@@ -336,7 +391,7 @@ function makeInstance(
   const { decl, kind } = cd;
   const { params, problems } = resolveParams(cd, defaults, item, true);
   const saltProblems: InterpolationProblem[] = [];
-  const salt = interpolate(decl.raw.salt, { params: decl.params, item }, ['nodes', decl.localId, 'salt'], saltProblems);
+  const salt = interpolate(decl.raw.salt, scopeOf(decl, item), [...decl.path, 'salt'], saltProblems);
   for (const p of saltProblems) problems.push(decl.file.at(p.path, p.message));
   if (!params || problems.length > 0) return { problems };
 
@@ -355,8 +410,8 @@ function makeInstance(
   return {
     problems,
     instance: {
-      id: instanceId(decl.id, coords),
-      nodeId: decl.id,
+      id: instanceId(decl.nodeId, coords),
+      nodeId: decl.nodeId,
       coords,
       kind,
       decl,

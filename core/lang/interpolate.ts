@@ -1,8 +1,9 @@
 /**
- * `${params.NAME}` and `${item.AXIS}` references. A string that is exactly one reference takes the
- * referenced value with its type (a number stays a number); references inside longer strings are
- * spliced in as text.
+ * `${params.NAME}`, `${item.AXIS}` and `${level}` references, and arithmetic on them
+ * (`${1 - 0.8 ** level}`, see expression.ts). A string that is exactly one `${...}` takes its value with
+ * its type (a number stays a number); `${...}` inside longer strings is spliced in as text.
  */
+import { evaluate, isPlainReference } from './expression.js';
 import { didYouMean } from './schema-check.js';
 import type { YamlPath } from './source.js';
 
@@ -10,6 +11,8 @@ export interface Scope {
   readonly params: Readonly<Record<string, unknown>>;
   /** The sweep item: a scalar for `foreach` over scalars, a map of axis values otherwise. */
   readonly item?: unknown;
+  /** The level (1, 2, ...) of a node inside a `repeat` group. */
+  readonly level?: number;
 }
 
 export interface InterpolationProblem {
@@ -44,7 +47,23 @@ export function interpolate(value: unknown, scope: Scope, at: YamlPath, problems
   return value;
 }
 
+/** The value of one `${...}`: a reference looked up, or an expression computed. */
 function lookup(expr: string, scope: Scope, at: YamlPath, problems: InterpolationProblem[]): unknown {
+  if (isPlainReference(expr)) return reference(expr, scope, at, problems);
+  const result = evaluate(expr, (path) => {
+    const before = problems.length;
+    const value = reference(path, scope, at, problems);
+    return problems.length > before ? undefined : { value };
+  });
+  if (result === undefined) return undefined;
+  if ('message' in result) {
+    problems.push({ path: at, message: result.message });
+    return undefined;
+  }
+  return result.value;
+}
+
+function reference(expr: string, scope: Scope, at: YamlPath, problems: InterpolationProblem[]): unknown {
   const [root, ...rest] = expr.split('.');
   let current: unknown;
   let walked: string;
@@ -58,8 +77,16 @@ function lookup(expr: string, scope: Scope, at: YamlPath, problems: Interpolatio
     }
     current = scope.item;
     walked = 'item';
+  } else if (root === 'level') {
+    if (scope.level === undefined) {
+      problems.push({ path: at, message: `\${${expr}} is used outside a repeat group: only nodes inside a 'repeat:' group have a level` });
+      return undefined;
+    }
+    current = scope.level;
+    walked = 'level';
   } else {
-    problems.push({ path: at, message: `unknown reference \${${expr}}: references start with 'params.' or 'item'` });
+    const minus = expr.includes('-') ? ` (to subtract, put spaces around '-': \${${expr.replaceAll('-', ' - ')}})` : '';
+    problems.push({ path: at, message: `unknown reference \${${expr}}: references start with 'params.', 'item' or 'level'${minus}` });
     return undefined;
   }
   for (const segment of rest) {
@@ -70,9 +97,10 @@ function lookup(expr: string, scope: Scope, at: YamlPath, problems: Interpolatio
     const map = current as Record<string, unknown>;
     if (!(segment in map)) {
       const what = root === 'params' && walked === 'params' ? 'param' : 'key';
+      const hint = didYouMean(segment, Object.keys(map)) || (segment.includes('-') ? " (to subtract, put spaces around '-')" : '');
       problems.push({
         path: at,
-        message: `unknown ${what} '${segment}' in \${${expr}}${didYouMean(segment, Object.keys(map))}`,
+        message: `unknown ${what} '${segment}' in \${${expr}}${hint}`,
       });
       return undefined;
     }

@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import type { KindRegistry } from '../registry.js';
 import { formatDiagnostic, type Diagnostic, type SourceFiles } from './diagnostics.js';
 import { interpolate, type InterpolationProblem } from './interpolate.js';
-import { structure } from './schema.js';
+import { isGroupEntry, structure } from './schema.js';
 import { checkAgainst, didYouMean } from './schema-check.js';
 import { Type } from '@sinclair/typebox';
 import { SourceFile, type YamlPath } from './source.js';
@@ -36,6 +36,13 @@ export interface RawNode {
   salt?: string | number;
 }
 
+interface RawGroup {
+  description?: string;
+  repeat: unknown;
+  first?: Record<string, string>;
+  nodes: Record<string, RawNode>;
+}
+
 interface RawImport {
   file: string;
   as?: string;
@@ -48,13 +55,45 @@ interface RawFile {
   imports?: (string | RawImport)[];
   params?: Record<string, unknown>;
   defaults?: Record<string, Record<string, unknown>>;
-  nodes: Record<string, RawNode>;
+  nodes: Record<string, RawNode | RawGroup>;
 }
 
-export interface NodeDecl {
-  /** Full id: the import prefixes and the local id, joined by '/'. */
+/**
+ * A `repeat:` group: its nodes are declared once per level 1..count, a level's nodes read the same
+ * level's nodes by their local ids and the previous level's as `prev.NODE`; at level 1, `prev.NODE` means
+ * the reference `first` gives for NODE.
+ */
+export interface RepeatGroup {
+  /** Full id: the import prefixes and the group's key, joined by '/'. */
   readonly id: string;
   readonly localId: string;
+  /** Prefix of the unit it was declared in: `first` references resolve there. */
+  readonly prefix: string;
+  readonly file: SourceFile;
+  /** Where the group is written: `['nodes', GROUP]`. */
+  readonly path: YamlPath;
+  /** Number of levels; undefined when the count is wrong (reported): its nodes are then checked, not expanded. */
+  readonly count: number | undefined;
+  /** `NODE` or `NODE.PORT` to the reference `prev.NODE` (`prev.NODE.PORT`) stands for at level 1. */
+  readonly first: Readonly<Record<string, string>>;
+  /** Local ids of the group's nodes. */
+  readonly members: readonly string[];
+}
+
+/** The axis a repeat group adds to its nodes' instances: `GROUP/NODE[level=k]`. */
+export const LEVEL_AXIS = 'level';
+
+export interface NodeDecl {
+  /**
+   * Unique id of the declaration: the import prefixes and the local id joined by '/'; for one level of a
+   * node in a repeat group, `GROUP/NODE[level=k]`.
+   */
+  readonly id: string;
+  /** The node as people name it in references and on the command line: `id` without a level. */
+  readonly nodeId: string;
+  readonly localId: string;
+  /** Where the node is written: `['nodes', NODE]`, or `['nodes', GROUP, 'nodes', NODE]`. */
+  readonly path: YamlPath;
   /** Prefix of the unit it was declared in ('' for the root file), used to resolve its references. */
   readonly prefix: string;
   readonly file: SourceFile;
@@ -63,6 +102,8 @@ export interface NodeDecl {
   readonly params: Readonly<Record<string, unknown>>;
   /** Params whose value was written in another file (an importer's `params:`), and where. */
   readonly paramOrigins: ReadonlyMap<string, Origin>;
+  /** For a node of a repeat group: the group, and which level this declaration is. */
+  readonly repeat?: { readonly group: RepeatGroup; readonly level: number };
 }
 
 /** Per kind, each defaulted parameter's value and where it was written. */
@@ -119,7 +160,8 @@ class Loader {
   readonly usage: string[] = [];
   readonly nodes: NodeDecl[] = [];
   readonly defaults: KindDefaults = new Map();
-  private readonly declared = new Map<string, NodeDecl>();
+  /** Where each node id (and repeat group id) is declared. */
+  private readonly declared = new Map<string, Origin>();
   /** Files loaded into each namespace, to catch one file imported twice into the same one. */
   private readonly loadedInto = new Map<string, Origin | undefined>();
 
@@ -163,10 +205,16 @@ class Loader {
     const raw = file.data as RawFile;
     if (broken.has('nodes') || (broken.has('') && !('nodes' in raw))) return undefined;
     const nodes: [string, RawNode][] = [];
-    for (const [localId, node] of Object.entries(raw.nodes ?? {})) {
-      const problems = checkAgainst(structure.node, node, ['nodes', localId]);
+    const groups: { localId: string; raw: RawGroup; members: [string, RawNode][] }[] = [];
+    for (const [localId, entry] of Object.entries(raw.nodes ?? {})) {
+      if (isGroupEntry(entry)) {
+        const group = this.checkGroup(file, localId, entry as RawGroup);
+        if (group) groups.push(group);
+        continue;
+      }
+      const problems = checkAgainst(structure.node, entry, ['nodes', localId]);
       for (const p of problems) this.problems.push(file.at(p.path, p.message, p.which));
-      if (problems.length === 0) nodes.push([localId, node]);
+      if (problems.length === 0) nodes.push([localId, entry as RawNode]);
     }
 
     const { params, origins } = this.params(file, broken.has('params') ? {} : (raw.params ?? {}), importedParams, overrides);
@@ -174,19 +222,118 @@ class Loader {
       for (const [i, entry] of (raw.imports ?? []).entries()) this.importUnit(file, params, prefix, i, entry, [...chain, absolute]);
     }
     if (!broken.has('defaults')) this.collectDefaults(file, raw, params);
+    const withPrefix = (localId: string) => (prefix ? `${prefix}/${localId}` : localId);
     for (const [localId, node] of nodes) {
-      const id = prefix ? `${prefix}/${localId}` : localId;
-      const previous = this.declared.get(id);
-      if (previous) {
-        const other = formatDiagnostic(previous.file.at(['nodes', previous.localId], '', 'key'), this.sources).split(': error')[0];
-        this.problems.push(file.at(['nodes', localId], `duplicate node id '${id}' (also defined at ${other})`, 'key'));
-        continue;
+      const id = withPrefix(localId);
+      if (!this.declare(id, file, ['nodes', localId])) continue;
+      this.nodes.push({ id, nodeId: id, localId, path: ['nodes', localId], prefix, file, raw: node, params, paramOrigins: origins });
+    }
+    for (const { localId, raw: rawGroup, members } of groups) {
+      const id = withPrefix(localId);
+      const path: YamlPath = ['nodes', localId];
+      if (!this.declare(id, file, path)) continue;
+      const group: RepeatGroup = {
+        id,
+        localId,
+        prefix,
+        file,
+        path,
+        count: this.repeatCount(file, path, rawGroup.repeat, params),
+        first: rawGroup.first ?? {},
+        members: members.map(([m]) => m),
+      };
+      const declared = members.filter(([m]) => this.declare(`${id}/${m}`, file, [...path, 'nodes', m]));
+      // A group whose count is wrong is declared once, so that its nodes are checked and what reads them
+      // is not told they do not exist.
+      for (let level = 1; level <= (group.count ?? 1); level++) {
+        for (const [m, node] of declared) {
+          this.nodes.push({
+            id: `${id}/${m}[${LEVEL_AXIS}=${level}]`,
+            nodeId: `${id}/${m}`,
+            localId: m,
+            path: [...path, 'nodes', m],
+            prefix,
+            file,
+            raw: node,
+            params,
+            paramOrigins: origins,
+            repeat: { group, level },
+          });
+        }
       }
-      const decl: NodeDecl = { id, localId, prefix, file, raw: node, params, paramOrigins: origins };
-      this.declared.set(id, decl);
-      this.nodes.push(decl);
     }
     return { file, name: raw.name };
+  }
+
+  /** Claims a node id (or a group's), or reports that another node has it. */
+  private declare(id: string, file: SourceFile, path: YamlPath): boolean {
+    const previous = this.declared.get(id);
+    if (previous) {
+      const other = formatDiagnostic(previous.file.at(previous.path, '', 'key'), this.sources).split(': error')[0];
+      this.problems.push(file.at(path, `duplicate node id '${id}' (also defined at ${other})`, 'key'));
+      return false;
+    }
+    this.declared.set(id, { file, path });
+    return true;
+  }
+
+  /** Checks a repeat group's own keys and its nodes; undefined when it cannot be declared at all. */
+  private checkGroup(
+    file: SourceFile,
+    localId: string,
+    group: RawGroup,
+  ): { localId: string; raw: RawGroup; members: [string, RawNode][] } | undefined {
+    const path: YamlPath = ['nodes', localId];
+    const problems = checkAgainst(structure.group, group, path);
+    for (const p of problems) this.problems.push(file.at(p.path, p.message, p.which));
+    if (group.nodes === null || typeof group.nodes !== 'object' || Array.isArray(group.nodes)) return undefined;
+    const names = Object.keys(group.nodes);
+    if (names.length === 0) {
+      this.problems.push(file.at([...path, 'nodes'], `repeat group '${localId}' has no nodes`));
+      return undefined;
+    }
+    const members: [string, RawNode][] = [];
+    for (const [m, node] of Object.entries(group.nodes)) {
+      const at: YamlPath = [...path, 'nodes', m];
+      // An invalid name is reported already.
+      if (problems.some((p) => p.path[2] === 'nodes' && p.path[3] === m)) continue;
+      if (m === 'prev') {
+        this.problems.push(file.at(at, "a node of a repeat group cannot be named 'prev': prev.NODE names the previous level's NODE", 'key'));
+        continue;
+      }
+      if (isGroupEntry(node)) {
+        this.problems.push(file.at(at, `repeat groups do not nest: '${m}' is a repeat group inside repeat group '${localId}'`, 'key'));
+        continue;
+      }
+      const nodeProblems = checkAgainst(structure.node, node, at);
+      for (const p of nodeProblems) this.problems.push(file.at(p.path, p.message, p.which));
+      if (nodeProblems.length === 0) members.push([m, node]);
+    }
+    const first = group.first;
+    if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
+      for (const key of Object.keys(first)) {
+        const node = key.split('.')[0]!;
+        if (!names.includes(node)) {
+          this.problems.push(
+            file.at([...path, 'first', key], `first: '${node}' is not a node of repeat group '${localId}'${didYouMean(node, names)}; its nodes: ${names.join(', ')}`, 'key'),
+          );
+        }
+      }
+    }
+    return { localId, raw: group, members };
+  }
+
+  /** The number of levels, after params are substituted; undefined (and reported) unless a positive integer. */
+  private repeatCount(file: SourceFile, path: YamlPath, written: unknown, params: Record<string, unknown>): number | undefined {
+    const at: YamlPath = [...path, 'repeat'];
+    const problems: InterpolationProblem[] = [];
+    const count = interpolate(written, { params }, at, problems);
+    for (const p of problems) this.problems.push(file.at(p.path, p.message));
+    if (problems.length > 0) return undefined;
+    if (typeof count === 'number' && Number.isInteger(count) && count >= 1) return count;
+    const got = typeof count === 'string' ? `the string ${JSON.stringify(count)}` : typeof count === 'number' ? `number ${count}` : count === null || count === undefined ? 'nothing' : Array.isArray(count) ? 'a list' : typeof count === 'object' ? 'a map' : `${typeof count} ${String(count)}`;
+    this.problems.push(file.at(at, `repeat count must be a positive integer, got ${got}`));
+    return undefined;
   }
 
   private params(

@@ -8,7 +8,10 @@ import type { KindRegistry } from '../registry.js';
 export const FORMAT_VERSION = 1;
 
 /** Values written as `${params.x}` or `${item.y}` may stand where any typed value is expected. */
-const Interpolated = Type.String({ pattern: '\\$\\{[^}]+\\}', description: 'A reference: ${params.NAME} or ${item.AXIS}.' });
+const Interpolated = Type.String({
+  pattern: '\\$\\{[^}]+\\}',
+  description: 'A reference (${params.NAME}, ${item.AXIS}, ${level}) or arithmetic on them (${1 - 0.8 ** level}).',
+});
 
 const Reference = Type.String({
   pattern: '^[A-Za-z0-9_][A-Za-z0-9_./-]*$',
@@ -83,6 +86,34 @@ function withInterpolation(params: TSchema): TSchema {
 
 const NODE_ID = '^[A-Za-z0-9_][A-Za-z0-9_-]*$';
 
+/**
+ * A repeat group: its nodes once per level 1..N, each level fed by the one before (`prev.NODE`), level 1
+ * by `first`. Instances read `GROUP/NODE[level=k]`.
+ */
+function groupSchema(node: TSchema, count: TSchema): TSchema {
+  return Type.Object(
+    {
+      description: Type.Optional(Type.String({ description: 'A note for people; it never changes a key.' })),
+      repeat: count,
+      first: Type.Optional(
+        Type.Record(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_-]*(\\.[A-Za-z0-9_-]+)?$' }), Reference, {
+          additionalProperties: false,
+          description: 'What `prev.NODE` (or `prev.NODE.PORT`) means at level 1: a reference to a node outside the group.',
+        }),
+      ),
+      nodes: Type.Record(Type.String({ pattern: NODE_ID }), node, {
+        additionalProperties: false,
+        description: "The nodes of one level; inside the group a node names the same level's nodes by their ids, the previous level's as `prev.NODE`, and its level as ${level}.",
+      }),
+    },
+    { additionalProperties: false },
+  );
+}
+
+const RepeatCount = Type.Union([Type.Integer({ minimum: 1 }), Interpolated], {
+  description: 'How many levels (a positive integer, or ${params.NAME}): raising it adds levels and leaves the earlier ones cached.',
+});
+
 function fileSchema(node: TSchema, defaults: TSchema): TSchema {
   return Type.Object(
     {
@@ -102,7 +133,7 @@ function fileSchema(node: TSchema, defaults: TSchema): TSchema {
       } as TSchema),
       nodes: Type.Record(Type.String({ pattern: NODE_ID }), node, {
         additionalProperties: false,
-        description: 'The experiment graph: node id to node.',
+        description: 'The experiment graph: node id to node, or to a repeat group of nodes.',
       }),
     },
     { additionalProperties: false },
@@ -112,14 +143,15 @@ function fileSchema(node: TSchema, defaults: TSchema): TSchema {
 /** The whole file, each node's `with:` checked against its kind: what editors use. */
 export function pipelineSchema(registry: KindRegistry): TSchema {
   const kinds = registry.all();
-  const node = Type.Union(
-    kinds.map((k) => nodeSchema(withInterpolation(k.params), Type.Literal(k.kind, { description: k.description }))),
-  );
+  const nodes = kinds.map((k) => nodeSchema(withInterpolation(k.params), Type.Literal(k.kind, { description: k.description })));
+  // Written once under `definitions` and referred to from the file's nodes and from repeat groups.
+  const node = Type.Unsafe<unknown>({ $ref: '#/definitions/node' });
+  const nodeOrGroup = Type.Union([node, groupSchema(node, RepeatCount)]);
   const defaults = Type.Object(
     Object.fromEntries(kinds.map((k) => [k.kind, Type.Optional(Type.Partial(withInterpolation(k.params)))])),
     { additionalProperties: false },
   );
-  return fileSchema(node, defaults);
+  return { ...fileSchema(nodeOrGroup, defaults), definitions: { node: Type.Union(nodes) } };
 }
 
 /**
@@ -130,7 +162,14 @@ export function pipelineSchema(registry: KindRegistry): TSchema {
 export const structure = {
   file: fileSchema(Type.Unknown(), Type.Record(Type.String(), Type.Record(Type.String(), Type.Unknown()))),
   node: nodeSchema(Type.Record(Type.String(), Type.Unknown()), Type.String({ description: 'The node kind.' })),
+  /** The count is checked once params are substituted, to say "a positive integer" in words. */
+  group: groupSchema(Type.Unknown(), Type.Unknown()),
 };
+
+/** A `nodes:` entry that is a repeat group rather than a node: a map with `repeat` or `nodes` and no `kind`. */
+export function isGroupEntry(entry: unknown): boolean {
+  return entry !== null && typeof entry === 'object' && !Array.isArray(entry) && !('kind' in entry) && ('repeat' in entry || 'nodes' in entry);
+}
 
 /** The file written to schemas/pipeline.schema.json. */
 export function editorSchemaDocument(registry: KindRegistry): Record<string, unknown> {

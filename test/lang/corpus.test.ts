@@ -80,6 +80,12 @@ test('validate --json prints the same diagnostics as one JSON document on stdout
 test('validate accepts the valid pipelines and counts their instances', async () => {
   const counts: Record<string, number> = {
     'pipelines/quickstart.yaml': 9,
+    // 3 seeds: init, dense, its evaluation; 3 levels of prune, rewind, train, evaluate; the figure.
+    'pipelines/imp.yaml': 3 * 3 + 3 * 3 * 4 + 1,
+    // 1 seed x 4 k: init, trunk, two branches, the line; the figure.
+    'pipelines/instability.yaml': 1 + 4 * 4 + 1,
+    // 3 seeds: init; x 4 sparsities: prune, scratch init, its evaluation; x 3 methods: train, evaluate; the figure.
+    'pipelines/rigl-vs-static.yaml': 3 + 3 * 4 * 3 + 3 * 4 * 3 * 2 + 1,
     'test/lang/valid/sweep.yaml': 15,
     'test/lang/valid/imports.yaml': 11,
     'test/lang/valid/foreach-maps.yaml': 11,

@@ -9,6 +9,7 @@ import { builtinKinds } from '../../nodes/index.js';
 
 const root = new URL('../../../', import.meta.url);
 const registry = new KindRegistry(builtinKinds);
+const PIPELINES = ['quickstart.yaml', 'single-sparsity.yaml', 'paper.yaml', 'imp.yaml', 'instability.yaml', 'rigl-vs-static.yaml'];
 
 test('the committed editor schema is the one the node definitions generate (run `npm run schema`)', () => {
   const committed = readFileSync(new URL('schemas/pipeline.schema.json', root), 'utf8');
@@ -27,6 +28,24 @@ test('the editor schema accepts the example pipelines and rejects a wrong parame
 });
 
 test('every example pipeline carries the yaml-language-server schema comment', () => {
-  const text = readFileSync(new URL('pipelines/quickstart.yaml', root), 'utf8');
-  assert.match(text.split('\n')[0]!, /^# yaml-language-server: \$schema=\.\.\/schemas\/pipeline\.schema\.json$/);
+  for (const name of PIPELINES) {
+    const text = readFileSync(new URL(`pipelines/${name}`, root), 'utf8');
+    assert.match(text.split('\n')[0]!, /^# yaml-language-server: \$schema=\.\.\/schemas\/pipeline\.schema\.json$/, name);
+  }
+});
+
+test('the editor schema accepts every example pipeline, repeat groups included, and checks the nodes inside a group', () => {
+  const validate = new Ajv({ strict: false, allErrors: true }).compile(JSON.parse(editorSchemaText(registry)) as object);
+  for (const name of PIPELINES) {
+    const pipeline = parse(readFileSync(new URL(`pipelines/${name}`, root), 'utf8'), { merge: true }) as unknown;
+    assert.equal(validate(pipeline), true, `${name}: ${JSON.stringify(validate.errors?.slice(0, 3))}`);
+  }
+  const imp = parse(readFileSync(new URL('pipelines/imp.yaml', root), 'utf8')) as Record<string, any>;
+  imp['nodes']['imp']['nodes']['prune']['with']['sparsty'] = 0.5;
+  assert.equal(validate(imp), false);
+  delete imp['nodes']['imp']['nodes']['prune']['with']['sparsty'];
+  imp['nodes']['imp']['repeat'] = 0;
+  assert.equal(validate(imp), false);
+  imp['nodes']['imp']['repeat'] = 4;
+  assert.equal(validate(imp), true);
 });
