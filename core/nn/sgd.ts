@@ -20,7 +20,8 @@ export function sgdUpdate(w: Tensor, v: Tensor, grad: Tensor, mask: Tensor | und
   const wd = opts.weightDecay ?? 0;
   let g = mask ? tf.mul(grad, mask) : grad;
   if (wd) g = tf.add(g, tf.mul(w, wd));
-  if (m === 0) return { w: tf.sub(w, tf.mul(g, lr)), v };
+  // Without momentum the buffer stays as it is; a clone, since callers assign v back to its variable.
+  if (m === 0) return { w: tf.sub(w, tf.mul(g, lr)), v: tf.clone(v) };
   const nv = tf.add(tf.mul(v, m), g);
   const direction = opts.nesterov ? tf.add(g, tf.mul(nv, m)) : nv;
   return { w: tf.sub(w, tf.mul(direction, lr)), v: nv };

@@ -14,14 +14,9 @@ import type { Checkpoint, Mask } from '../../core/values.js';
 import { cli, graphOf, tempDir, writePipeline } from '../exec/helpers.js';
 
 const shipped = readFileSync(fileURLToPath(new URL('../../../pipelines/imp.yaml', import.meta.url)), 'utf8');
-/**
- * imp.yaml trains with plain SGD (open_lth), and momentum 0 overflows the stack in core/nn (sgdUpdate
- * returns the momentum variable itself, which train.ts then assigns to itself): until that is fixed the
- * run uses momentum 0.9, which changes no part of the graph this test checks.
- */
-const PLAIN_SGD_FIXED = false;
+// imp.yaml trains with plain SGD, as open_lth does: momentum 0.
 assert.match(shipped, /\n {4}momentum: 0\n/);
-const file = writePipeline(tempDir(), 'imp.yaml', PLAIN_SGD_FIXED ? shipped : shipped.replace(/\n {4}momentum: 0\n/, '\n    momentum: 0.9\n'));
+const file = writePipeline(tempDir(), 'imp.yaml', shipped);
 const SMALL = [
   '--set',
   'dataset={ name: synthetic, seed: 1, train: 256, test: 64, sampleShape: [784], numClasses: 10 }',
@@ -101,7 +96,7 @@ test('imp.yaml: level L prunes to 1 - 0.8^L and retrains on that mask; raising t
   assert.equal(report.cached.length, one.executed.length);
 });
 
-test('plain SGD (momentum 0, as imp.yaml and instability.yaml train) runs', { todo: PLAIN_SGD_FIXED ? false : 'core/nn/sgd.ts: momentum 0 assigns the momentum variable to itself' }, async () => {
+test('plain SGD (momentum 0, as imp.yaml and instability.yaml train) runs', async () => {
   const dir = tempDir();
   const pipeline = writePipeline(
     dir,

@@ -79,7 +79,7 @@ test('validate --json prints the same diagnostics as one JSON document on stdout
 
 test('validate accepts the valid pipelines and counts their instances', async () => {
   const counts: Record<string, number> = {
-    'pipelines/quickstart.yaml': 9,
+    'pipelines/quickstart.yaml': 16,
     // 3 seeds: init, dense, its evaluation; 3 levels of prune, rewind, train, evaluate; the figure.
     'pipelines/imp.yaml': 3 * 3 + 3 * 3 * 4 + 1,
     // 1 seed x 4 k: init, trunk, two branches, the line; the figure.

@@ -81,18 +81,25 @@ test('imports: ids are prefixed by `as`, params are overridden in the importer\'
   assert.equal(curve.instance, 'low/lottery');
 });
 
-test('the quickstart pipeline analyses to its nine nodes with the defaults it declares', () => {
+test('the quickstart pipeline analyses to its sixteen node instances with the defaults it declares', () => {
   const graph = validGraph(join(repoRoot, 'pipelines/quickstart.yaml'));
   assert.deepEqual(graph.instances.map((i) => i.id).sort(), [
-    'curve',
+    'claims',
+    'curve[subspace=dense]',
+    'curve[subspace=sparse]',
+    'evaluate-lottery',
+    'evaluate-pruned',
+    'evaluate-scratch',
     'init',
     'line',
+    'line-init',
     'lottery',
     'lottery-init',
     'paths',
     'pruned',
     'scratch',
     'scratch-init',
+    'sparse-init',
   ]);
   assert.equal(graph.byId.get('scratch')!.params['lr'], 0.1);
   assert.equal(graph.byId.get('scratch')!.params['epochs'], 3);
