@@ -15,6 +15,7 @@
 import type { ProgressEvent } from '../node-def.js';
 import type { Checkpoint, DType, HostTensor } from '../values.js';
 import type { CurveFitState } from './curve-fit.js';
+import type { LoopCounters } from './loop.js';
 import type { TrainOptions, TrainState } from './train.js';
 
 /** Bump when the saved layout changes: a state of another format is ignored and training starts over. */
@@ -82,14 +83,35 @@ export function decodeTrainState(tree: Record<string, unknown>): DecodedTrainSta
   const problem =
     checkpointProblem(tree['checkpoint'], 'checkpoint') ??
     tensorsProblem(tree['momentum'], 'momentum', 'float32') ??
-    (['lossSum', 'lossCount', 'lastLoss', 'windowSum', 'windowCount'] as const).map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
-    (['curve', 'curveSteps'] as const).map((k) => (numberList(tree[k]) ? undefined : `${k} is not a list of numbers`)).find((p) => p !== undefined) ??
+    countersProblem(tree) ??
     (Array.isArray(tree['snapshots']) ? tree['snapshots'].map((s, i) => checkpointProblem(s, `snapshots[${i}]`)).find((p) => p !== undefined) : 'snapshots is not a list');
   if (problem !== undefined) return { ok: false, reason: problem };
   // Each field was checked above.
   const state: TrainState = {
     checkpoint: tree['checkpoint'] as Checkpoint,
     momentum: tree['momentum'] as TrainState['momentum'],
+    ...countersOf(tree),
+    snapshots: tree['snapshots'] as Checkpoint[],
+  };
+  return { ok: true, state };
+}
+
+const numberList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'number');
+
+const COUNTER_NUMBERS = ['lossSum', 'lossCount', 'lastLoss', 'windowSum', 'windowCount'] as const;
+const COUNTER_LISTS = ['curve', 'curveSteps'] as const;
+
+/** What is wrong with the step loop's counters in a saved tree, if anything. */
+function countersProblem(tree: Record<string, unknown>): string | undefined {
+  return (
+    COUNTER_NUMBERS.map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
+    COUNTER_LISTS.map((k) => (numberList(tree[k]) ? undefined : `${k} is not a list of numbers`)).find((p) => p !== undefined)
+  );
+}
+
+/** The loop's counters (but the step) of a tree `countersProblem` passed. */
+function countersOf(tree: Record<string, unknown>): Omit<LoopCounters, 'step'> {
+  return {
     lossSum: tree['lossSum'] as number,
     lossCount: tree['lossCount'] as number,
     lastLoss: tree['lastLoss'] as number,
@@ -97,12 +119,8 @@ export function decodeTrainState(tree: Record<string, unknown>): DecodedTrainSta
     windowCount: tree['windowCount'] as number,
     curve: tree['curve'] as number[],
     curveSteps: tree['curveSteps'] as number[],
-    snapshots: tree['snapshots'] as Checkpoint[],
   };
-  return { ok: true, state };
 }
-
-const numberList = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'number');
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -142,8 +160,7 @@ export function decodeCurveFitState(tree: Record<string, unknown>): DecodedCurve
   const momentum = tree['momentum'];
   const problem =
     (Number.isInteger(tree['step']) && (tree['step'] as number) >= 0 ? undefined : 'step is not a step count') ??
-    (['lossSum', 'lossCount', 'lastLoss', 'windowSum', 'windowCount'] as const).map((k) => (typeof tree[k] === 'number' ? undefined : `${k} is not a number`)).find((p) => p !== undefined) ??
-    (['curve', 'curveSteps'] as const).map((k) => (numberList(tree[k]) ? undefined : `${k} is not a list of numbers`)).find((p) => p !== undefined) ??
+    countersProblem(tree) ??
     (Array.isArray(controls) ? controls.map((c, i) => checkpointProblem(c, `controls[${i}]`)).find((p) => p !== undefined) : 'controls is not a list') ??
     (Array.isArray(momentum) && Array.isArray(controls) && momentum.length === controls.length
       ? momentum.map((m, i) => tensorsProblem(m, `momentum[${i}]`, 'float32')).find((p) => p !== undefined)
@@ -152,13 +169,7 @@ export function decodeCurveFitState(tree: Record<string, unknown>): DecodedCurve
   // Each field was checked above.
   const state: CurveFitState = {
     step: tree['step'] as number,
-    lossSum: tree['lossSum'] as number,
-    lossCount: tree['lossCount'] as number,
-    lastLoss: tree['lastLoss'] as number,
-    windowSum: tree['windowSum'] as number,
-    windowCount: tree['windowCount'] as number,
-    curve: tree['curve'] as number[],
-    curveSteps: tree['curveSteps'] as number[],
+    ...countersOf(tree),
     controls: controls as Checkpoint[],
     momentum: momentum as Record<string, HostTensor<'float32'>>[],
   };
