@@ -1,11 +1,11 @@
 /** The science of `bezier-fit`: fit the control points, then evaluate the curve at evenly spaced t. */
 import { pathMetricValues } from '../core/nn/barrier.js';
-import { offMaskMass, fitCurve, type CurveFitState } from '../core/nn/curve-fit.js';
+import { offMaskMass, fitCurve } from '../core/nn/curve-fit.js';
 import { bernstein, grid } from '../core/nn/curves.js';
 import type { KindContext } from '../core/node-def.js';
 import type { Curve, Landscape, Metrics } from '../core/values.js';
 import type { bezierFitInputs, bezierFitParams } from './bezier-fit.js';
-import { encodeCurveFitState, decodeCurveFitState } from '../core/nn/resumable.js';
+import { resumableCurveFit } from '../core/nn/resumable.js';
 import { evaluationOf, fitsData, loadData, pathLandscape, sameModel, trainOptionsOf } from './run-support.js';
 
 export async function runBezierFit(ctx: KindContext<typeof bezierFitParams, typeof bezierFitInputs>): Promise<{ curve: Curve; landscape: Landscape; metrics: Metrics }> {
@@ -14,25 +14,13 @@ export async function runBezierFit(ctx: KindContext<typeof bezierFitParams, type
   const data = loadData(params.dataset, ctx);
   fitsData(inputs.start.model, data);
   if (inputs.mask) sameModel(inputs.mask.model, inputs.start.model, 'the mask');
-  const saved = await ctx.loadProgress();
-  let resume: CurveFitState | undefined;
-  if (saved) {
-    const decoded = decodeCurveFitState(saved);
-    if (decoded.ok) {
-      resume = decoded.state;
-      ctx.progress({ step: decoded.state.step, message: `resumed at step ${decoded.state.step}` });
-    } else ctx.progress({ message: `saved curve-fit state ignored (${decoded.reason}); fitting from the start` });
-  }
   const fit = await fitCurve(inputs.start, inputs.end, {
     degree: params.degree,
     subspace: params.subspace,
     ...(inputs.mask ? { masks: inputs.mask.masks } : {}),
     ...trainOptionsOf(params, data),
     tSeed: params.t_seed,
-    signal: ctx.signal,
-    onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss, lr: p.lr }),
-    onState: (state) => ctx.saveProgress(encodeCurveFitState(state)),
-    ...(resume ? { resume } : {}),
+    ...(await resumableCurveFit(ctx)),
   });
   const ts = grid(0, 1, params.points);
   ctx.progress({ message: `evaluating the curve at ${ts.length} points` });

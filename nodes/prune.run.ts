@@ -7,11 +7,12 @@ import { denseMasks } from '../core/nn/init.js';
 import { buildNetwork } from '../core/nn/models/index.js';
 import { isPrunable } from '../core/nn/network.js';
 import { applyMasks, isPruningStep, magnitudeMasks, pruningSteps, scheduledSparsity, type GradualSchedule } from '../core/nn/pruning.js';
+import { resumableTraining } from '../core/nn/resumable.js';
 import { totalSteps, train, type TrainResult } from '../core/nn/train.js';
 import type { KindContext } from '../core/node-def.js';
 import type { Checkpoint, Mask, Metrics } from '../core/values.js';
 import type { pruneInputs, pruneParams } from './prune.js';
-import { checkpointMetrics, fitsData, loadData, resumable, snapshotAt, trainOptionsOf, trainingMetrics } from './run-support.js';
+import { checkpointMetrics, fitsData, loadData, snapshotAt, trainOptionsOf, trainingMetrics } from './run-support.js';
 
 type Outputs = { checkpoint: Checkpoint; mask: Mask; rewind: Checkpoint; metrics: Metrics };
 
@@ -33,7 +34,7 @@ export async function runPrune(ctx: KindContext<typeof pruneParams, typeof prune
     let pruned: Checkpoint = { ...start, tensors: applyMasks(start.tensors, masks), masks };
     let result: TrainResult | undefined;
     if (params.finetune) {
-      result = await train(pruned, { ...options, ...(await resumable(ctx)) });
+      result = await train(pruned, { ...options, ...(await resumableTraining(ctx)) });
       pruned = result.checkpoint;
     }
     const evaluated = { ...checkpointMetrics(pruned, data), target_sparsity: params.sparsity };
@@ -63,7 +64,7 @@ export async function runPrune(ctx: KindContext<typeof pruneParams, typeof prune
       if (!isPruningStep(step.step, schedule)) return;
       step.setMasks(magnitudeMasks(step.weights(), step.masks(), { ...magnitude, sparsity: scheduledSparsity(step.step, schedule) }));
     },
-    ...(await resumable(ctx)),
+    ...(await resumableTraining(ctx)),
   });
   const applied = pruningSteps(schedule, total);
   const evaluated = { ...checkpointMetrics(result.checkpoint, data), target_sparsity: params.sparsity, pruning_steps: applied.length };

@@ -10,7 +10,6 @@ import { evaluateCheckpoint, evaluatePath } from '../core/nn/landscape.js';
 import { isPrunable } from '../core/nn/network.js';
 import { buildNetwork } from '../core/nn/models/index.js';
 import { maskSparsity, weightSparsity } from '../core/nn/pruning.js';
-import { resumableTraining, type ProgressChannel } from '../core/nn/resumable.js';
 import type { LrSchedule } from '../core/nn/schedules.js';
 import type { SgdOptionsOf } from '../core/nn/loop.js';
 import type { TrainResult } from '../core/nn/train.js';
@@ -68,9 +67,6 @@ export function trainOptionsOf(p: TrainingParams, data: Dataset): Omit<SgdOption
     dataSeed: p.data_seed,
   };
 }
-
-/** The resumable-training options of a node's context (save every epoch, resume where it stopped). */
-export const resumable = (ctx: ProgressChannel) => resumableTraining(ctx);
 
 /** Splits of a dataset by name. */
 export const splitOf = (data: Dataset, name: 'train' | 'test'): Split => (name === 'train' ? data.train : data.test);

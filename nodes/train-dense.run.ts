@@ -1,9 +1,10 @@
 /** The science of `train-dense`: SGD on every weight the input's masks keep (all, for a dense input). */
 import type { KindContext } from '../core/node-def.js';
+import { resumableTraining } from '../core/nn/resumable.js';
 import { train } from '../core/nn/train.js';
 import type { Checkpoint, Metrics } from '../core/values.js';
 import type { trainDenseInputs, trainDenseParams } from './train-dense.js';
-import { checkpointMetrics, fitsData, loadData, resumable, snapshotAt, trainOptionsOf, trainingMetrics } from './run-support.js';
+import { checkpointMetrics, fitsData, loadData, snapshotAt, trainOptionsOf, trainingMetrics } from './run-support.js';
 
 export async function runTrainDense(
   ctx: KindContext<typeof trainDenseParams, typeof trainDenseInputs>,
@@ -16,7 +17,7 @@ export async function runTrainDense(
     ...trainOptionsOf(params, data),
     snapshotSteps: [params.snapshot_step],
     continueFromCheckpointStep: params.continue_from_step,
-    ...(await resumable(ctx)),
+    ...(await resumableTraining(ctx)),
   });
   const snapshot = snapshotAt(result, params.snapshot_step, inputs.init, params.continue_from_step);
   const metrics = trainingMetrics(result, checkpointMetrics(result.checkpoint, data), started);

@@ -1,11 +1,12 @@
 /** The science of `train-sparse-scratch`: the training loop with a fixed mask or a drop-and-grow hook. */
 import { dynamicSparseHook } from '../core/nn/dynamic-sparse.js';
 import { denseMasks } from '../core/nn/init.js';
+import { resumableTraining } from '../core/nn/resumable.js';
 import { train } from '../core/nn/train.js';
 import type { KindContext } from '../core/node-def.js';
 import type { Checkpoint, Mask, Metrics } from '../core/values.js';
 import type { trainSparseInputs, trainSparseParams } from './train-sparse-scratch.js';
-import { checkpointMetrics, fitsData, loadData, resumable, sameModel, trainOptionsOf, trainingMetrics } from './run-support.js';
+import { checkpointMetrics, fitsData, loadData, sameModel, trainOptionsOf, trainingMetrics } from './run-support.js';
 
 export async function runTrainSparse(
   ctx: KindContext<typeof trainSparseParams, typeof trainSparseInputs>,
@@ -24,7 +25,7 @@ export async function runTrainSparse(
     params.method === 'static'
       ? undefined
       : dynamicSparseHook({ method: params.method, delta: params.delta, dropFraction: params.drop_fraction, endFraction: params.end_fraction, seed: params.mask_seed, names });
-  const result = await train(start, { ...trainOptionsOf(params, data), ...(hook ? { onStep: hook.onStep } : {}), ...(await resumable(ctx)) });
+  const result = await train(start, { ...trainOptionsOf(params, data), ...(hook ? { onStep: hook.onStep } : {}), ...(await resumableTraining(ctx)) });
   const extra: Record<string, number> = hook ? { mask_updates: hook.updates.length, connections_moved: hook.updates.reduce((a, u) => a + u.moved, 0) } : {};
   const metrics = trainingMetrics(result, checkpointMetrics(result.checkpoint, data), started, extra);
   return { checkpoint: result.checkpoint, mask: { model: start.model, masks: result.checkpoint.masks }, metrics };

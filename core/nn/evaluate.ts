@@ -4,7 +4,6 @@ import type { Checkpoint } from '../values.js';
 import { addInto, fromDevice, uploadCheckpoint } from './device.js';
 import { evaluateCheckpoint } from './landscape.js';
 import { buildNetwork } from './models/index.js';
-import type { Network, Params } from './network.js';
 import { tf, type Tensor } from './tf.js';
 
 export interface EvalResult {
@@ -19,31 +18,6 @@ export interface EvalOptions {
   readonly batchSize?: number;
   /** Evaluate only the first n samples. */
   readonly limit?: number;
-}
-
-/** Evaluates weights already on the device (e.g. points along a path), without copying them. */
-export function evaluateParams(net: Network, params: Params, split: Split, opts: EvalOptions = {}): EvalResult {
-  const n = Math.min(opts.limit ?? split.n, split.n);
-  const batch = opts.batchSize ?? 5000;
-  const d = split.x.length / split.n;
-  let lossSum = 0;
-  let correct = 0;
-  for (let start = 0; start < n; start += batch) {
-    const b = Math.min(batch, n - start);
-    const [l, c] = tf.tidy(() => {
-      const x = tf.tensor2d(split.x.subarray(start * d, (start + b) * d), [b, d]);
-      const y = tf.tensor1d(split.y.subarray(start, start + b), 'int32');
-      const logits = net.logits(params, x);
-      const logp = tf.logSoftmax(logits);
-      const picked = tf.sum(tf.mul(logp, tf.cast(tf.oneHot(y, net.spec.numClasses), 'float32')));
-      const hits = tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), y), 'float32'));
-      return [tf.neg(picked), hits];
-    });
-    lossSum += l!.dataSync()[0]!;
-    correct += c!.dataSync()[0]!;
-    tf.dispose([l!, c!]);
-  }
-  return { loss: lossSum / n, accuracy: correct / n, n };
 }
 
 /**

@@ -15,7 +15,7 @@
 import type { ProgressEvent } from '../node-def.js';
 import type { Checkpoint, DType, HostTensor } from '../values.js';
 import type { CurveFitState } from './curve-fit.js';
-import type { LoopCounters } from './loop.js';
+import type { LoopCounters, LoopProgress } from './loop.js';
 import type { TrainOptions, TrainState } from './train.js';
 
 /** Bump when the saved layout changes: a state of another format is ignored and training starts over. */
@@ -43,31 +43,52 @@ export interface ResumableTrainOptions extends Pick<TrainOptions, 'resume' | 'on
   readonly onProgress: NonNullable<TrainOptions['onProgress']>;
 }
 
+/** How one kind of run's state is saved, checked when it comes back, and named in messages. */
+interface StateCodec<S> {
+  encode(state: S): Record<string, unknown>;
+  decode(tree: Record<string, unknown>): { readonly ok: true; readonly state: S } | { readonly ok: false; readonly reason: string };
+  stepOf(state: S): number;
+  /** e.g. `training state ignored (...); training from the start`. */
+  readonly state: string;
+  readonly restart: string;
+}
+
 /**
  * Loads the saved state (if any) and returns the options that resume from it, save the state through
- * `saveProgress`, stop on the node's signal and forward progress.
+ * `saveProgress`, stop on the node's signal and forward progress: the same for every run on the loop.
  */
-export async function resumableTraining(ctx: ProgressChannel, opts: ResumableOptions = {}): Promise<ResumableTrainOptions> {
+async function resumable<S>(ctx: ProgressChannel, codec: StateCodec<S>, opts: ResumableOptions) {
   const saved = await ctx.loadProgress();
-  let resume: TrainState | undefined;
+  let resume: S | undefined;
   if (saved !== undefined) {
-    const decoded = decodeTrainState(saved);
+    const decoded = codec.decode(saved);
     if (decoded.ok) {
       resume = decoded.state;
-      ctx.progress({ step: resume.checkpoint.step, message: `resumed at step ${resume.checkpoint.step}` });
+      const step = codec.stepOf(decoded.state);
+      ctx.progress({ step, message: `resumed at step ${step}` });
     } else {
-      ctx.progress({ message: `saved training state ignored (${decoded.reason}); training from the start` });
+      ctx.progress({ message: `saved ${codec.state} ignored (${decoded.reason}); ${codec.restart} from the start` });
     }
   }
   // Intervals only when given: spread over a node's own options, an undefined would reset them.
   return {
     resume,
-    onState: (state) => ctx.saveProgress(encodeTrainState(state)),
+    onState: (state: S) => ctx.saveProgress(codec.encode(state)),
     ...(opts.stateEvery === undefined ? {} : { stateEvery: opts.stateEvery }),
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss, lr: p.lr }),
+    onProgress: (p: LoopProgress) => ctx.progress({ step: p.step, totalSteps: p.totalSteps, epoch: p.epoch, loss: p.loss, lr: p.lr }),
     ...(opts.progressEvery === undefined ? {} : { progressEvery: opts.progressEvery }),
   };
+}
+
+/** The resumable options of a training run (`train`). */
+export function resumableTraining(ctx: ProgressChannel, opts: ResumableOptions = {}): Promise<ResumableTrainOptions> {
+  return resumable(ctx, { encode: encodeTrainState, decode: decodeTrainState, stepOf: (s) => s.checkpoint.step, state: 'training state', restart: 'training' }, opts);
+}
+
+/** The resumable options of a curve fit (`fitCurve`). */
+export function resumableCurveFit(ctx: ProgressChannel, opts: ResumableOptions = {}) {
+  return resumable(ctx, { encode: encodeCurveFitState, decode: decodeCurveFitState, stepOf: (s) => s.step, state: 'curve-fit state', restart: 'fitting' }, opts);
 }
 
 /** The state as a cache value tree. `train` hands out fresh plain objects, so nothing is copied. */

@@ -7,7 +7,6 @@
 import type { Checkpoint, HostTensor, Metrics } from '../values.js';
 import { backendDescription } from './backend.js';
 import { fromDevice, maskToDevice, toDevice } from './device.js';
-import { evaluateParams } from './evaluate.js';
 import { denseMasks } from './init.js';
 import { DivergenceError, freshCounters, runLoop, totalSteps, type Batch, type LoopCounters, type LoopProgress, type SgdOptionsOf } from './loop.js';
 import { buildNetwork } from './models/index.js';
@@ -251,5 +250,3 @@ export async function train(start: Checkpoint, opts: TrainOptions): Promise<Trai
   }
 }
 
-/** Evaluates the final weights of a run on both splits (convenience for node kinds). */
-export { evaluateParams };
