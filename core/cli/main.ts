@@ -279,11 +279,27 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) return fail(e.message, EXIT.usage);
     const expected = expectedFailure(e);
     if (expected) return fail(expected, EXIT.failure);
-    // Anything else is a bug in sparsegraph, not a problem in the user's input; keep the stack for a report.
-    process.stderr.write(`sparsegraph: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return EXIT.failure;
+    return internalError(e, json);
   }
 }
 
+/**
+ * Anything not foreseen is a bug in sparsegraph, not a problem in the user's input. The user gets one
+ * line and the way to a bug report (the stack only on request, as DVC's `-v` or npm's log do), and a
+ * script asking for JSON still gets a JSON document.
+ */
+function internalError(e: unknown, json: boolean): number {
+  const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  if (json) printJson({ ok: false, error: message, internal: true });
+  const debug = process.env['SPARSEGRAPH_DEBUG'];
+  const detail = debug && e instanceof Error && e.stack ? `\n${e.stack}` : '\n(this is a bug in sparsegraph; SPARSEGRAPH_DEBUG=1 prints where it happened)';
+  process.stderr.write(`sparsegraph: internal error: ${message}${detail}\n`);
+  return EXIT.internal;
+}
+
+// An error escaping every await (an event handler, a stream) ends the same way as one main() catches.
+const json = process.argv.includes('--json');
+process.on('uncaughtException', (e) => process.exit(internalError(e, json)));
+process.on('unhandledRejection', (e) => process.exit(internalError(e, json)));
 const code = await main(process.argv);
 process.exitCode = code;
