@@ -174,9 +174,17 @@ interface RunFlags {
   backend?: string;
 }
 
+/**
+ * Worker threads or accelerator slots beyond this buy nothing but memory (each worker loads a tensor
+ * backend); a larger count is a typo, not a plan.
+ */
+const MAX_COUNT = 256;
+
 function parseCount(value: string, flag: string): number {
+  // Number('') and Number(' ') are 0, and Number('1e3') is 1000: only plain digits are a count.
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} expects a whole number, got '${value}'`);
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} expects a whole number, got '${value}'`);
+  if (n > MAX_COUNT) throw new UsageError(`${flag} ${value}: at most ${MAX_COUNT}`);
   return n;
 }
 
@@ -232,7 +240,8 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
     const written = hasFigures && !report.aborted ? await writeReportOf(graph, store) : undefined;
     if (opts.json) {
       const { executed, cached, failed, skipped, recomputed, aborted } = report;
-      printJson({ executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}), ...(aborted ? { aborted } : {}) });
+      const ok = failed.length === 0 && skipped.length === 0 && !aborted;
+      printJson({ ok, executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}), ...(aborted ? { aborted } : {}) });
     }
     else {
       const summary = `${report.executed.length} executed, ${report.cached.length} cached, ${report.failed.length} failed, ${report.skipped.length} skipped`;
