@@ -73,7 +73,8 @@ export interface StoreOptions {
   readonly durable?: boolean;
 }
 
-interface OwnedClaim {
+/** A claim or run this handle holds, with the timer of its heartbeat. */
+interface Held {
   readonly owner: string;
   readonly timer: NodeJS.Timeout;
 }
@@ -97,9 +98,9 @@ export class StoreCore implements CacheStore {
   readonly #encoding: EncodeOptions;
   readonly #durable: boolean;
   #state: 'open' | 'compacting' | 'closed' = 'open';
-  readonly #owned = new Map<NodeKey, OwnedClaim>();
+  readonly #owned = new Map<NodeKey, Held>();
   /** Runs in progress registered through this handle, by holder id (`beginRun`). */
-  readonly #runs = new Map<string, OwnedClaim>();
+  readonly #runs = new Map<string, Held>();
   readonly #pending = new Set<Promise<unknown>>();
 
   protected constructor(backend: Backend, options: StoreOptions = {}) {

@@ -67,6 +67,14 @@ describe('processes sharing one cache', () => {
     },
   );
 
+  it('refuses a stale time that is not a positive whole number of milliseconds', async () => {
+    const dir = tempDir('sg-stale-');
+    const file = writePipeline(dir, 'p.yaml', 'sparsegraph: 1\nname: x\nnodes:\n  a: { kind: test-constant }\n');
+    const ran = await cli(['run', file, '--cache', join(dir, 'cache'), '--json'], { env: { SPARSEGRAPH_CLAIM_STALE_MS: '2s' } });
+    assert.equal(ran.code, 1);
+    assert.deepEqual(JSON.parse(ran.stdout), { ok: false, error: "SPARSEGRAPH_CLAIM_STALE_MS must be a positive whole number of milliseconds, got '2s'" });
+  });
+
   it('keeps what a run in progress has just stored through a gc in another process; afterwards gc removes it', { timeout: 120_000 }, async () => {
     const dir = tempDir('sg-gc-live-');
     const cache = join(dir, 'cache');
