@@ -28,6 +28,8 @@ export const TABLES = {
   claims: 'claims',
   /** Holder id -> RunRecord: executor runs in progress, whose keys gc keeps (they have no last run yet). */
   runs: 'runs',
+  /** Holder id -> RunKeys of that run: written once, apart from the heartbeats of its RunRecord. */
+  runKeys: 'run-keys',
   /** NodeKey -> StoredProgress: the in-progress state of a long node. */
   progress: 'progress',
   /** lastRunKey(scope, nodeId) -> StoredLastRun. */
@@ -151,6 +153,9 @@ export interface ClaimRecord extends HolderRecord {
 
 export interface RunRecord extends HolderRecord {
   readonly startedAt: number;
+}
+
+export interface RunKeys {
   /** What the run may read or write: its planned keys and their direct inputs. */
   readonly keys: readonly NodeKey[];
 }

@@ -20,6 +20,7 @@ import {
   type BlobInfo,
   type ClaimRecord,
   type PinValue,
+  type RunKeys,
   type RunRecord,
   type StoredLastRun,
   type StoredProgress,
@@ -242,10 +243,12 @@ export class StoreCore implements CacheStore {
     return timer;
   }
 
-  /** Removes a claim or run record if `owner` still holds it (not waited for: close() waits). */
+  /** Removes a claim or run record (a run with its keys) if `owner` still holds it (not waited for: close() waits). */
   #removeHeld(table: typeof TABLES.claims | typeof TABLES.runs, key: string, owner: string): void {
     this.#track(this.#backend.write(() => {
-      if (this.#get<ClaimRecord | RunRecord>(table, key)?.owner === owner) this.#table(table).remove(key);
+      if (this.#get<ClaimRecord | RunRecord>(table, key)?.owner !== owner) return;
+      this.#table(table).remove(key);
+      if (table === TABLES.runs) this.#table(TABLES.runKeys).remove(key);
     }, { durable: false })).catch(() => undefined);
   }
 
@@ -261,10 +264,14 @@ export class StoreCore implements CacheStore {
   async beginRun(keys: readonly NodeKey[]): Promise<() => void> {
     const owner = newHolderId();
     const now = Date.now();
-    const record: RunRecord = { ...holderRecord(owner, now), startedAt: now, keys: [...new Set(keys)] };
-    const packed = packValue(record);
+    const record = packValue({ ...holderRecord(owner, now), startedAt: now } satisfies RunRecord);
+    // Apart from the record, so that a heartbeat rewrites a few bytes however large the plan.
+    const runKeys = packValue({ keys: [...new Set(keys)] } satisfies RunKeys);
     // Committed before any result of the run exists: a sweep that sees one of them sees the run too.
-    await this.#write(() => this.#table(TABLES.runs).put(owner, packed), false);
+    await this.#write(() => {
+      this.#table(TABLES.runKeys).put(owner, runKeys);
+      this.#table(TABLES.runs).put(owner, record);
+    }, false);
     this.#runs.set(owner, { owner, timer: this.#heartbeat(TABLES.runs, owner, owner) });
     return () => this.#endRun(owner);
   }
@@ -461,7 +468,7 @@ export class StoreCore implements CacheStore {
       const deadRuns: string[] = [];
       for (const id of this.#table(TABLES.runs).keys()) {
         const run = this.#get<RunRecord>(TABLES.runs, id);
-        if (run !== undefined && stillHolds(run, this.#staleMs, Date.now())) run.keys.forEach((k) => running.add(k));
+        if (run !== undefined && stillHolds(run, this.#staleMs, Date.now())) this.#get<RunKeys>(TABLES.runKeys, id)?.keys.forEach((k) => running.add(k));
         else deadRuns.push(id);
       }
       const plan = select({
@@ -495,7 +502,10 @@ export class StoreCore implements CacheStore {
       }
       if (apply) {
         // A run whose holder died (kill -9) never ends: its record goes here.
-        for (const id of deadRuns) this.#table(TABLES.runs).remove(id);
+        for (const id of deadRuns) {
+          this.#table(TABLES.runs).remove(id);
+          this.#table(TABLES.runKeys).remove(id);
+        }
         for (const k of removeResults) this.#table(TABLES.results).remove(k);
         for (const k of removeProgress) this.#table(TABLES.progress).remove(k);
         // Repair reference counts (they only drift if a bug or a foreign tool wrote the store).

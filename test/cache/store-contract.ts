@@ -444,6 +444,21 @@ export function storeContract(harness: StoreHarness): void {
       await store.close();
     });
 
+    it('keeps what a run in progress may read or write through gc, and what that came from, until the run ends', async () => {
+      const store = await harness.open();
+      const k = (n: string): NodeKey => keyOf(`run-${n}`);
+      await store.put(k('old-input'), { v: 1 }, provenance('old-input'));
+      await store.put(k('unrelated'), { v: 2 }, provenance('unrelated'));
+      const end = await store.beginRun([k('fresh'), k('next')]);
+      await store.put(k('fresh'), { v: 3 }, provenance('fresh', { x: k('old-input') }));
+      const during = await collectGarbage(store, { roots: [], compact: false });
+      assert.deepEqual(during.removedResults, [k('unrelated')]);
+      end();
+      const after = await collectGarbage(store, { roots: [], compact: false });
+      assert.deepEqual([...after.removedResults].sort(), [k('fresh'), k('old-input')].sort());
+      await store.close();
+    });
+
     it('collects garbage: keeps roots, pins and what they came from; removes the rest and unused blobs', async () => {
       const store = await harness.open();
       const k = (n: string): NodeKey => keyOf(`gc-${n}`);
