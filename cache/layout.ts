@@ -197,4 +197,6 @@ export interface HolderFile {
   readonly pid: number;
   readonly threadId: number;
   readonly since: string;
+  /** The holder's process (its main thread's mark, where /proc gives one): tells a reused pid apart. */
+  readonly process?: ThreadMark;
 }

@@ -4,8 +4,8 @@
  *
  * Claims and runs (`stillHolds`) are held by a thread, and on Linux the kernel can say whether that very
  * thread still exists; see `stillHolds` for the rule and why it is right. Open handles and the
- * compaction lock (`holderAlive`) are judged by pid only: a handle whose thread died may still be mapped
- * by its process, so taking its death for granted there would be unsafe.
+ * compaction lock (`holderAlive`) are judged by their process: a handle whose thread died may still be
+ * mapped by its process, so taking its death for granted there would be unsafe.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -21,7 +21,8 @@ export function newHolderId(): string {
 }
 
 export function thisHolder(): HolderFile {
-  return { host: HOST, pid: process.pid, threadId, since: new Date().toISOString() };
+  const main = currentProcess();
+  return { host: HOST, pid: process.pid, threadId, since: new Date().toISOString(), ...(main === undefined ? {} : { process: main }) };
 }
 
 /** The holder fields of a claim or run record that this thread takes now. */
@@ -40,7 +41,14 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-export function holderAlive(holder: { readonly host: string; readonly pid: number }): boolean {
+/**
+ * Whether the process of an opener file or the compaction lock lives. With a process mark of this scope
+ * the kernel decides (a pid reused by another process is dead to us, so its leftover file cannot block
+ * compaction forever); a mark of another scope cannot be checked and counts as alive, as a holder on
+ * another host does; without a mark, a pid on this host is checked.
+ */
+export function holderAlive(holder: Pick<HolderFile, 'host' | 'pid' | 'process'>): boolean {
+  if (holder.process !== undefined) return threadVerdict(holder.process) !== 'dead';
   return holder.host !== HOST || pidAlive(holder.pid);
 }
 
@@ -99,6 +107,14 @@ export function currentThread(): ThreadMark | undefined {
     }
   }
   return cachedMark;
+}
+
+/** The mark of this process's main thread (the thread group leader, whose start is the process's). */
+function currentProcess(): ThreadMark | undefined {
+  const thread = currentThread();
+  if (thread === undefined || thread.tid === thread.pid) return thread;
+  const stat = readThreadStat(thread.pid, thread.pid);
+  return stat === undefined ? undefined : { ...thread, tid: thread.pid, start: stat.start };
 }
 
 /** Boot id and pid namespace: within one scope, a pid and a start time name one thread. */

@@ -4,8 +4,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
-import type { HolderRecord, ThreadMark } from '../../cache/layout.js';
-import { currentThread, defaultClaimStaleMs, HOST, holderRecord, stillHolds, threadVerdict } from '../../cache/liveness.js';
+import type { HolderFile, HolderRecord, ThreadMark } from '../../cache/layout.js';
+import { currentThread, defaultClaimStaleMs, HOST, holderAlive, holderRecord, stillHolds, thisHolder, threadVerdict } from '../../cache/liveness.js';
 
 const staleMs = 1000;
 const now = Date.now();
@@ -23,15 +23,16 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-/** The mark of a worker thread, taken inside it; `hold` keeps the thread alive until it is told to stop. */
-function markOfWorker(): Promise<{ mark: ThreadMark; worker: Worker }> {
+/** The thread mark and opener holder of a worker thread, taken inside it; it lives until told to stop. */
+function markOfWorker(): Promise<{ mark: ThreadMark; holder: HolderFile; worker: Worker }> {
   const code = `
     const { parentPort } = require('node:worker_threads');
-    import(${JSON.stringify(new URL('../../cache/liveness.js', import.meta.url).href)}).then((m) => parentPort.postMessage(m.currentThread()));
+    import(${JSON.stringify(new URL('../../cache/liveness.js', import.meta.url).href)})
+      .then((m) => parentPort.postMessage({ mark: m.currentThread(), holder: m.thisHolder() }));
     parentPort.on('message', () => process.exit(0));`;
   const worker = new Worker(code, { eval: true });
   return new Promise((resolve, reject) => {
-    worker.once('message', (mark: ThreadMark) => resolve({ mark, worker }));
+    worker.once('message', (m: { mark: ThreadMark; holder: HolderFile }) => resolve({ ...m, worker }));
     worker.once('error', reject);
   });
 }
@@ -62,7 +63,7 @@ describe('claim and run liveness', () => {
   });
 
   it('tells a worker thread apart from its process: alive while it runs, dead once it exits', { skip: !linux && 'no /proc here' }, async () => {
-    const { mark, worker } = await markOfWorker();
+    const { mark, holder, worker } = await markOfWorker();
     assert.equal(mark.pid, process.pid);
     assert.notEqual(mark.tid, process.pid);
     assert.equal(threadVerdict(mark), 'alive');
@@ -70,6 +71,22 @@ describe('claim and run liveness', () => {
     worker.postMessage('stop');
     await exited;
     assert.equal(threadVerdict(mark), 'dead', 'the process lives on, the thread does not');
+    // An open store handle is the process's (its mapping outlives the thread): its file stays live.
+    assert.deepEqual(holder.process, thisHolder().process);
+    assert.equal(holderAlive(holder), true);
+  });
+
+  it('judges an opener or compaction lock by its process: a reused pid is dead, another scope alive', { skip: !linux && 'no /proc here' }, async () => {
+    const self = thisHolder();
+    assert.equal(self.process?.tid, process.pid);
+    assert.equal(holderAlive(self), true);
+    assert.equal(holderAlive({ ...self, process: { ...self.process!, start: self.process!.start + 1 } }), false, 'same pid, another process');
+    const pid = await deadPid();
+    assert.equal(holderAlive({ ...self, pid, process: { ...self.process!, pid, tid: pid } }), false);
+    assert.equal(holderAlive({ ...self, process: { ...self.process!, scope: 'another-boot/pid:[1]' } }), true, 'cannot be checked: alive');
+    const { process: _, ...unmarked } = self;
+    assert.equal(holderAlive({ ...unmarked, pid }), false, 'no mark: the pid on this host decides');
+    assert.equal(holderAlive({ ...unmarked, pid, host: `${HOST}-elsewhere` }), true);
   });
 
   it('judges a holder it cannot check by its heartbeat: another host, another boot or pid namespace', () => {
