@@ -134,6 +134,9 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
   const runClaimed = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
     if (signal.aborted) return { ok: false, error: 'aborted' };
     const started = Date.now();
+    // The claim is this thread's, on behalf of whichever runner computes: a pool worker that crashes
+    // fails its task and the claim is released below; with the inline runner the task blocks this very
+    // thread, whose liveness (not its stalled heartbeat) keeps the claim (stillHolds in liveness.ts).
     const claim = await store.claim(instance.key, { signal });
     if (claim.status === 'done' && !force) {
       finish(instance.id, 'cached', started);
