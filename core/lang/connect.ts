@@ -60,7 +60,7 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
     withKind.push({ decl, kind });
   }
   const kinds = new Map(withKind.map((d) => [d.decl.id, d.kind]));
-  const scope: Scope = { byId, byNodeId, kinds };
+  const scope: Scope = { byId, byNodeId, kinds, visible: new Map() };
 
   // Declarations as they expand: one per level of a repeat group's node, in dependency order.
   const graph = new DependencyGraph();
@@ -159,6 +159,30 @@ interface Scope {
   /** Every declaration of a node id: one, or one per level of a repeat group's node. */
   readonly byNodeId: ReadonlyMap<string, readonly NodeDecl[]>;
   readonly kinds: ReadonlyMap<string, AnyNodeDefinition>;
+  /** Per import prefix, the node ids as that unit names them, for suggestions. */
+  readonly visible: Map<string, Visible>;
+}
+
+interface Visible {
+  readonly ids: string[];
+  /** The first imported id (`PREFIX/NODE`) for each NODE. */
+  readonly byLastName: Map<string, string>;
+}
+
+/** Node ids as a unit with `prefix` names them: computed once per prefix, not once per unknown reference. */
+function visibleIds(scope: Scope, prefix: string): Visible {
+  let found = scope.visible.get(prefix);
+  if (!found) {
+    const ids = [...scope.byNodeId.keys()].filter((id) => !prefix || id.startsWith(`${prefix}/`)).map((id) => (prefix ? id.slice(prefix.length + 1) : id));
+    const byLastName = new Map<string, string>();
+    for (const id of ids) {
+      const slash = id.lastIndexOf('/');
+      if (slash >= 0 && !byLastName.has(id.slice(slash + 1))) byLastName.set(id.slice(slash + 1), id);
+    }
+    found = { ids, byLastName };
+    scope.visible.set(prefix, found);
+  }
+  return found;
 }
 
 /** Called with a message for a problem of this reference (where it was written, unless `where` says), or undefined when it is reported elsewhere. */
@@ -230,12 +254,9 @@ function resolveInput(text: string, decl: NodeDecl, spec: InputPortSpec, port: s
     const nodeId = prefixed(local);
     const found = scope.byNodeId.get(nodeId);
     if (!found) {
-      const visible = [...scope.byNodeId.keys()]
-        .filter((id) => !decl.prefix || id.startsWith(`${decl.prefix}/`))
-        .map((id) => (decl.prefix ? id.slice(decl.prefix.length + 1) : id))
-        .concat(group ? group.members : []);
-      const imported = visible.filter((id) => id.endsWith(`/${local}`));
-      const hint = imported.length > 0 ? ` (did you mean '${imported[0]}'? imported nodes are named PREFIX/NODE)` : didYouMean(local, visible);
+      const visible = visibleIds(scope, decl.prefix);
+      const imported = local.includes('/') ? visible.ids.find((id) => id.endsWith(`/${local}`)) : visible.byLastName.get(local);
+      const hint = imported !== undefined ? ` (did you mean '${imported}'? imported nodes are named PREFIX/NODE)` : didYouMean(local, group ? visible.ids.concat(group.members) : visible.ids);
       report(`unknown node '${local}'${hint}`);
       return undefined;
     }

@@ -356,8 +356,19 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/** Per declaration, what `writtenParams` found: the same for each of its instances. */
+const written = new WeakMap<ConnectedDecl, { raw: Record<string, unknown>; origins: Map<string, Origin> }>();
+
 /** The parameters a node instance gets: the kind's defaults from `defaults:`, then its own `with:`. */
 function writtenParams(cd: ConnectedDecl, defaults: KindDefaults): { raw: Record<string, unknown>; origins: Map<string, Origin> } {
+  const known = written.get(cd);
+  if (known) return known;
+  const found = collectWritten(cd, defaults);
+  written.set(cd, found);
+  return found;
+}
+
+function collectWritten(cd: ConnectedDecl, defaults: KindDefaults): { raw: Record<string, unknown>; origins: Map<string, Origin> } {
   const { decl, kind } = cd;
   const origins = new Map<string, Origin>();
   // A Map, made a plain object once: assigning a user's key to an object could reach its prototype.
