@@ -14,7 +14,7 @@ import type { Diagnostic } from './diagnostics.js';
 import { interpolate, type InterpolationProblem, type Scope } from './interpolate.js';
 import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './load.js';
 import { unkeyableAt, unkeyableNumber } from './keyable.js';
-import { formatCount, MAX_INSTANCES } from './limits.js';
+import { formatCount, MAX_GATHERED, MAX_INSTANCES } from './limits.js';
 import { checkAgainst } from './schema-check.js';
 import type { YamlPath } from './source.js';
 
@@ -76,6 +76,8 @@ export function expand(
   /** Per node id, every instance's problems (all levels together), merged once at the end. */
   const perNode = new Map<string, { id: string; problems: Diagnostic[] }[]>();
   const instances: Instance[] = [];
+  /** Gathered results held by the instances so far, against MAX_GATHERED. */
+  let gatheredSoFar = 0;
   for (const cd of decls) {
     const { decl } = cd;
     byNode.set(decl.id, []);
@@ -138,6 +140,20 @@ export function expand(
       fail();
       continue;
     }
+    // Each instance's key holds every gathered key: a sweep gathering a sweep is bounded too.
+    const gathered = gatheredItems(cd, byNode);
+    const perInstanceItems = [...gathered.values()].reduce((n, items) => n + items.length, 0);
+    if (gatheredSoFar + count * perInstanceItems > MAX_GATHERED) {
+      problems.push(
+        decl.file.at(
+          decl.path,
+          `node '${decl.nodeId}' would gather ${formatCount(perInstanceItems)} results into each of its ${formatCount(count)} instances, more than the ${formatCount(MAX_GATHERED)} gathered results a pipeline may have`,
+          'key',
+        ),
+      );
+      fail();
+      continue;
+    }
     const made: Instance[] = [];
     const perInstance: { id: string; problems: Diagnostic[] }[] = [];
     const sweptBy = new Map(inherited.sweptBy);
@@ -147,7 +163,7 @@ export function expand(
       for (const point of pointsOf(combo)) {
         const coords = { ...combo.coords, ...point.coords, ...(decl.repeat ? { [LEVEL_AXIS]: decl.repeat.level } : {}) };
         const item = point.item !== undefined ? point.item : Object.keys(coords).length > 0 ? coords : undefined;
-        const result = makeInstance(cd, coords, item, combo, sweptBy, byNode, defaults);
+        const result = makeInstance(cd, coords, item, combo, sweptBy, gathered, defaults);
         perInstance.push({ id: instanceId(decl.nodeId, coords), problems: result.problems });
         if (result.instance) made.push(result.instance);
       }
@@ -160,6 +176,7 @@ export function expand(
       continue;
     }
     byNode.set(decl.id, made);
+    gatheredSoFar += made.length * perInstanceItems;
     const levels = decl.id !== decl.nodeId ? byNode.get(decl.nodeId)! : undefined;
     for (const instance of made) {
       levels?.push(instance);
@@ -168,6 +185,20 @@ export function expand(
   }
   for (const list of perNode.values()) for (const p of mergeInstanceProblems(list)) problems.push(p);
   return { instances, problems };
+}
+
+type GatheredItems = Extract<Binding, { gather: true }>['items'];
+
+/** Per gathering port, every instance of what it reads: the same list for each instance of the node. */
+function gatheredItems(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>): Map<string, GatheredItems> {
+  const gathered = new Map<string, GatheredItems>();
+  for (const [port, { spec, refs }] of cd.inputs) {
+    if (!spec.gather) continue;
+    const items: GatheredItems[number][] = [];
+    for (const r of refs) for (const u of byNode.get(r.node) ?? []) items.push({ label: r.label, instance: u.id, port: r.port, coords: u.coords });
+    gathered.set(port, items);
+  }
+  return gathered;
 }
 
 /** The instance limit, said at the node whose sweep (or join) passes it. */
@@ -457,7 +488,7 @@ function makeInstance(
   item: unknown,
   combo: Combo,
   sweptBy: ReadonlyMap<string, string>,
-  byNode: ReadonlyMap<string, Instance[]>,
+  gathered: ReadonlyMap<string, GatheredItems>,
   defaults: KindDefaults,
 ): { instance?: Instance; problems: Diagnostic[] } {
   const { decl, kind } = cd;
@@ -477,10 +508,7 @@ function makeInstance(
   const inputs = new Map<string, Binding>();
   for (const [port, { spec, refs }] of cd.inputs) {
     if (spec.gather) {
-      const items = refs.flatMap((r) =>
-        (byNode.get(r.node) ?? []).map((u) => ({ label: r.label, instance: u.id, port: r.port, coords: u.coords })),
-      );
-      inputs.set(port, { gather: true, items });
+      inputs.set(port, { gather: true, items: gathered.get(port)! });
     } else {
       const ref = refs[0]!;
       inputs.set(port, { gather: false, instance: combo.picks.get(ref.node)!.id, port: ref.port });

@@ -7,6 +7,9 @@
 /** Node instances a pipeline may expand to (sweeps, joins and repeat levels together). */
 export const MAX_INSTANCES = 100_000;
 
+/** Gathered results over all instances of a pipeline: each instance's key holds every result it gathers. */
+export const MAX_GATHERED = 10_000_000;
+
 /** How long a chain of params referring to params may be (`a: ${params.b}`, `b: ${params.c}`, ...). */
 export const MAX_PARAM_CHAIN = 100;
 

@@ -380,6 +380,8 @@ class Loader {
         );
         continue;
       }
+      const unkeyableImport = unkeyableAt(value, [...origin.path, name]);
+      if (unkeyableImport) this.problems.push(origin.file.at(unkeyableImport.path, `param '${name}' ${unkeyableImport.message}`));
       params[name] = value;
       settled.add(name);
       origins.set(name, { file: origin.file, path: [...origin.path, name] });

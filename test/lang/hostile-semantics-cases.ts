@@ -180,6 +180,14 @@ export const hostileCases: readonly HostileCase[] = [
     stderr: one(`p.yaml:12:3: error: node 'c' would expand to 1,000,000 instances (with the 2,000 before it), more than the 100,000 a pipeline may have; sweep fewer values`),
   },
   {
+    name: 'a sweep gathering a sweep into 25 million results',
+    body:
+      init('"${item.s}"', `    matrix: { s: [${range(5000).join(',')}] }\n`) +
+      `  e:\n    kind: evaluate\n    inputs: { target: a }\n  f:\n    kind: figure\n    matrix: { t: [${range(5000).join(',')}] }\n    inputs: { series: e.metrics }\n    with: { plot: barrier-table }\n`,
+    exit: 1,
+    stderr: one(`p.yaml:11:3: error: node 'f' would gather 5,000 results into each of its 5,000 instances, more than the 10,000,000 gathered results a pipeline may have`),
+  },
+  {
     name: 'repeat a billion times',
     body: `nodes:\n  g:\n    repeat: 1000000000\n    nodes:\n      t:\n        kind: init\n        with: { arch: lenet300, seed: 1 }\n`,
     exit: 1,

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { nodeKey } from '../../core/keys.js';
+import { formatDiagnostic } from '../../core/lang/diagnostics.js';
 import { DependencyGraph } from '../../core/lang/dependency-graph.js';
 import { unkeyableNumber } from '../../core/lang/keyable.js';
 import { MAX_INSTANCES } from '../../core/lang/limits.js';
@@ -118,4 +119,16 @@ test('a key holds numbers within ±2^53 exactly and refuses the rest', () => {
     () => nodeKey({ kind: 'init', version: 1, params: { seed: Number.NaN }, inputs: {} }),
     /^Error: key of a init instance: params\.seed must be a finite number, got number NaN$/,
   );
+});
+
+test("an importer's param that no key can hold is refused where the importer wrote it", () => {
+  const dir = scratchDir();
+  writeFiles(dir, {
+    'lib.yaml': `${HEADER}params:\n  seed: 1\nnodes: {}\n`,
+    'p.yaml': `${HEADER}imports:\n  - { file: lib.yaml, params: { seed: .nan } }\nnodes: {}\n`,
+  });
+  const result = analyzeFile(join(dir, 'p.yaml'));
+  assert.equal(result.ok, false);
+  const formatted = result.ok ? [] : result.problems.map((d) => formatDiagnostic(d, result.sources));
+  assert.deepEqual(formatted, [`${join(dir, 'p.yaml')}:4:39: error: param 'seed' must be a finite number, got number NaN`]);
 });
