@@ -23,33 +23,48 @@ export function unkeyableNumber(value: number): string | undefined {
   return undefined;
 }
 
-/** Depth-first, in written order, over every map entry and list item of `value`, with its path. */
-function* walk(value: unknown, at: YamlPath): Generator<{ path: YamlPath; value: unknown; key?: string }> {
-  const stack: { path: YamlPath; value: unknown; key?: string }[] = [{ path: at, value }];
+interface Entry {
+  readonly value: unknown;
+  /** The map key or list index it is found under, and the entry holding it; none for the root. */
+  readonly key?: string | number;
+  readonly parent?: Entry;
+}
+
+/** Depth-first, in written order, over every map entry and list item of `value`. */
+function* walk(value: unknown): Generator<Entry> {
+  const stack: Entry[] = [{ value }];
   while (stack.length > 0) {
     const entry = stack.pop()!;
     yield entry;
     const v = entry.value;
     if (v === null || typeof v !== 'object') continue;
-    const children = Array.isArray(v)
-      ? v.map((item, i) => ({ path: [...entry.path, i], value: item as unknown }))
-      : Object.keys(v).map((k) => ({ path: [...entry.path, k], value: (v as Record<string, unknown>)[k], key: k }));
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+    if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i] as unknown, key: i, parent: entry });
+    else {
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (v as Record<string, unknown>)[keys[i]!], key: keys[i]!, parent: entry });
+    }
   }
+}
+
+/** Where an entry is, under `at`: built only for the entry reported, not for every one walked. */
+function pathOf(entry: Entry, at: YamlPath): YamlPath {
+  const path: (string | number)[] = [];
+  for (let e: Entry | undefined = entry; e?.key !== undefined; e = e.parent) path.push(e.key);
+  return [...at, ...path.reverse()];
 }
 
 /** The path of the first map key `__proto__` in `value` (the path ends with that key). */
 export function reservedKeyAt(value: unknown, at: YamlPath = []): YamlPath | undefined {
-  for (const entry of walk(value, at)) if (entry.key === RESERVED_KEY) return entry.path;
+  for (const entry of walk(value)) if (entry.key === RESERVED_KEY) return pathOf(entry, at);
   return undefined;
 }
 
 /** The first number in `value` that a key cannot hold, with its path and what is wrong. */
 export function unkeyableAt(value: unknown, at: YamlPath = []): { path: YamlPath; message: string } | undefined {
-  for (const entry of walk(value, at)) {
+  for (const entry of walk(value)) {
     if (typeof entry.value !== 'number') continue;
     const message = unkeyableNumber(entry.value);
-    if (message) return { path: entry.path, message };
+    if (message) return { path: pathOf(entry, at), message };
   }
   return undefined;
 }
