@@ -47,6 +47,29 @@ interface DbRecord {
 
 /** What is wrong with the file, or undefined when LMDB can walk it safely (or it does not exist yet). */
 export function checkDataFile(file: string): string | undefined {
+  return withFile(file, (checker) => checker.check()) ?? undefined;
+}
+
+/** One key and value found in a leaf page of a named database. */
+export interface RawEntry {
+  readonly key: Buffer;
+  readonly value: Buffer;
+}
+
+/**
+ * Every key and value the file's named databases hold, read without LMDB (for `cache verify`, which
+ * must read files LMDB would crash on). A sound file is read through its trees; a damaged one page by
+ * page, taking every leaf entry that lies within bounds, so that damage to one page loses only what
+ * that page holds (a page scan can also find values that were deleted but not yet overwritten).
+ */
+export function readDataFile(file: string): { readonly problem: string | undefined; readonly entries: RawEntry[] } {
+  return withFile(file, (checker) => {
+    const problem = checker.check();
+    return { problem, entries: checker.entries(problem === undefined) };
+  }) ?? { problem: undefined, entries: [] };
+}
+
+function withFile<T>(file: string, fn: (checker: FileChecker) => T): T | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -55,7 +78,7 @@ export function checkDataFile(file: string): string | undefined {
     throw error;
   }
   try {
-    return new FileChecker(fd, fs.fstatSync(fd).size).check();
+    return fn(new FileChecker(fd, fs.fstatSync(fd).size));
   } finally {
     fs.closeSync(fd);
   }
@@ -68,6 +91,8 @@ class FileChecker {
   #pageSize = 4096;
   #lastPage = 0n;
   readonly #seen = new Set<bigint>();
+  /** Leaf pages of the named databases, as the walk found them. */
+  readonly #dataLeaves: bigint[] = [];
 
   constructor(
     readonly fd: number,
@@ -93,6 +118,35 @@ class FileChecker {
       if (error instanceof Damage) return error.message;
       throw error;
     }
+  }
+
+  /** The entries of the walked leaves (`walked`), or of every leaf-like page of the file. */
+  entries(walked: boolean): RawEntry[] {
+    const pages: bigint[] = [];
+    if (walked) pages.push(...this.#dataLeaves);
+    else for (let p = 2n; p * BigInt(this.#pageSize) + BigInt(this.#pageSize) <= BigInt(this.size); p++) pages.push(p);
+    const out: RawEntry[] = [];
+    for (const pgno of pages) {
+      const page = this.#readAt(Number(pgno) * this.#pageSize, this.#pageSize);
+      if (page.readBigUInt64LE(0) !== pgno || page.readUInt16LE(18) !== P_LEAF) continue;
+      const lower = page.readUInt16LE(20);
+      for (let i = 0; i < lower / 2 && HEADER + 2 * i + 2 <= this.#pageSize; i++) {
+        const at = HEADER + page.readUInt16LE(HEADER + 2 * i);
+        if (at + 8 > this.#pageSize) continue;
+        const dataBytes = page.readUInt16LE(at) | (page.readUInt16LE(at + 2) << 16);
+        const nodeFlags = page.readUInt16LE(at + 4);
+        const dataAt = at + 8 + page.readUInt16LE(at + 6);
+        const key = Buffer.from(page.subarray(at + 8, Math.min(dataAt, this.#pageSize)));
+        if (nodeFlags === 0 && dataAt + dataBytes <= this.#pageSize) {
+          out.push({ key, value: Buffer.from(page.subarray(dataAt, dataAt + dataBytes)) });
+        } else if (nodeFlags === F_BIGDATA && dataAt + 8 <= this.#pageSize) {
+          const first = Number(page.readBigUInt64LE(dataAt));
+          const start = first * this.#pageSize + HEADER;
+          if (first >= 2 && start + dataBytes <= this.size) out.push({ key, value: this.#readAt(start, dataBytes) });
+        }
+      }
+    }
+    return out;
   }
 
   #readAt(position: number, length: number): Buffer {
@@ -150,6 +204,7 @@ class FileChecker {
       const keys = lower / 2;
       if (lower % 2 !== 0 || lower > upper || HEADER + upper > this.#pageSize || keys < (leaf ? 1 : 2)) throw new Damage(`${where} has a damaged header`);
       leaf ? counted.leaf++ : counted.branch++;
+      if (leaf && !options.main && !options.integerKeys) this.#dataLeaves.push(pgno);
       for (let i = 0; i < keys; i++) {
         const at = HEADER + page.readUInt16LE(HEADER + 2 * i);
         if (at < HEADER + upper || at + 8 > this.#pageSize) throw new Damage(`${where}: node ${i} lies outside the page`);

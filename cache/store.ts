@@ -253,6 +253,8 @@ export type CompactOutcome =
   | { readonly compacted: false; readonly reason: string };
 
 export interface CacheStore extends ResultStore {
+  /** Where the store keeps its data (a directory, or a description for in-memory stores), for messages. */
+  readonly location: string;
   /** Every stored result key, in key order. */
   keys(): NodeKey[];
   /** Adds a label to `key` (idempotent); pinned keys and what they came from survive gc. */
