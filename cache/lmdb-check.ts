@@ -53,7 +53,8 @@ export function checkDataFile(file: string): string | undefined {
 /** One key and value found in a leaf page of a named database. */
 export interface RawEntry {
   readonly key: Buffer;
-  readonly value: Buffer;
+  /** The value's bytes; a large value (a blob) is read from the file only when asked for. */
+  value(): Buffer;
 }
 
 /**
@@ -78,7 +79,7 @@ function withFile<T>(file: string, fn: (checker: FileChecker) => T): T | undefin
     throw error;
   }
   try {
-    return fn(new FileChecker(fd, fs.fstatSync(fd).size));
+    return fn(new FileChecker(fd, fs.fstatSync(fd).size, file));
   } finally {
     fs.closeSync(fd);
   }
@@ -97,6 +98,7 @@ class FileChecker {
   constructor(
     readonly fd: number,
     readonly size: number,
+    readonly file: string,
   ) {}
 
   check(): string | undefined {
@@ -138,11 +140,12 @@ class FileChecker {
         const dataAt = at + 8 + page.readUInt16LE(at + 6);
         const key = Buffer.from(page.subarray(at + 8, Math.min(dataAt, this.#pageSize)));
         if (nodeFlags === 0 && dataAt + dataBytes <= this.#pageSize) {
-          out.push({ key, value: Buffer.from(page.subarray(dataAt, dataAt + dataBytes)) });
+          const value = Buffer.from(page.subarray(dataAt, dataAt + dataBytes));
+          out.push({ key, value: () => value });
         } else if (nodeFlags === F_BIGDATA && dataAt + 8 <= this.#pageSize) {
           const first = Number(page.readBigUInt64LE(dataAt));
           const start = first * this.#pageSize + HEADER;
-          if (first >= 2 && start + dataBytes <= this.size) out.push({ key, value: this.#readAt(start, dataBytes) });
+          if (first >= 2 && start + dataBytes <= this.size) out.push({ key, value: () => readRange(this.file, start, dataBytes) });
         }
       }
     }
@@ -247,6 +250,17 @@ class FileChecker {
       throw new Damage(`${name}: its page and entry counts do not match its pages`);
     }
     for (const sub of subDbs) this.#tree(sub.name, sub.db, { integerKeys: false, main: false });
+  }
+}
+
+function readRange(file: string, position: number, length: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    if (fs.readSync(fd, buffer, 0, length, position) !== length) throw new Error(`${file} ended while reading it`);
+    return buffer;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 

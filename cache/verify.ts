@@ -59,7 +59,8 @@ interface Contents {
   readonly structure: string | undefined;
   readonly results: Map<NodeKey, StoredResult>;
   readonly progress: Map<NodeKey, { readonly blobs: StoredResult['blobs'] }>;
-  readonly blobs: Map<Digest, Buffer>;
+  /** Verified blobs: their size, and how to read them again (blobs are not all held in memory). */
+  readonly blobs: Map<Digest, { readonly bytes: number; read(): Buffer }>;
   readonly infos: Map<Digest, BlobInfo>;
   readonly pins: Map<string, PinValue>;
   readonly lastRuns: Map<string, StoredLastRun>;
@@ -89,7 +90,7 @@ export async function repairStore(dir: string): Promise<RepairReport> {
     let lastRuns = 0;
     try {
       for (const stored of sound) {
-        const blobs = new Map(stored.blobs.map((ref) => [ref.digest, contents.blobs.get(ref.digest)!]));
+        const blobs = new Map(stored.blobs.map((ref) => [ref.digest, contents.blobs.get(ref.digest)!.read()]));
         await fresh.importEntry(
           { record: { key: stored.key, provenance: stored.provenance, sizeBytes: stored.sizeBytes, createdAt: stored.createdAt }, outputs: stored.outputs, blobs: stored.blobs },
           blobs,
@@ -146,7 +147,7 @@ function readContents(dir: string): Contents {
     lastRuns: new Map(),
     problems: problem === undefined ? [] : [{ problem: `the file's structure is damaged (${problem}); it was read page by page` }],
   };
-  const legacy = entries.some((e) => e.key.toString('utf8') === 'format' && legacyVersion(e.value) === 1);
+  const legacy = entries.some((e) => e.key.toString('utf8') === 'format' && legacyVersion(e.value()) === 1);
   for (const entry of entries) sort(entry, contents, legacy);
   return contents;
 }
@@ -154,17 +155,18 @@ function readContents(dir: string): Contents {
 /** Files one value into `contents` by what it is; records a value that is neither blob nor sound frame. */
 function sort(entry: RawEntry, contents: Contents, legacy: boolean): void {
   const key = entry.key.toString('utf8');
-  if (/^[0-9a-f]{64}$/.test(key) && checkRecord(key, entry.value) !== undefined && !(legacy && looksPacked(entry.value))) {
-    if (blobDigest(entry.value) === key) contents.blobs.set(key as Digest, entry.value);
+  const bytes = entry.value();
+  if (/^[0-9a-f]{64}$/.test(key) && checkRecord(key, bytes) !== undefined && !(legacy && looksPacked(bytes))) {
+    if (blobDigest(bytes) === key) contents.blobs.set(key as Digest, { bytes: bytes.length, read: entry.value });
     else contents.problems.push({ key, problem: 'blob (or its record) is damaged: it matches neither its sha256 nor a record checksum' });
     return;
   }
   let value: unknown;
-  const read = unpackRecord<unknown>(key, entry.value);
+  const read = unpackRecord<unknown>(key, bytes);
   if (read.ok) value = read.value;
   else if (legacy) {
     try {
-      value = unpackValue<unknown>(entry.value);
+      value = unpackValue<unknown>(bytes);
     } catch {
       contents.problems.push({ key, problem: 'record does not decode' });
       return;
@@ -197,11 +199,11 @@ function resultProblem(result: StoredResult, contents: Contents): string | undef
   const listed = new Set(result.blobs.map((b) => b.digest));
   for (const digest of manifestDigests(result.outputs)) if (!listed.has(digest)) return `its outputs reference blob ${digest.slice(0, 12)}, which it does not list`;
   for (const ref of result.blobs) {
-    const bytes = contents.blobs.get(ref.digest);
-    if (bytes === undefined) return `blob ${ref.digest.slice(0, 12)} is missing or damaged`;
-    if (bytes.length !== ref.bytes) return `blob ${ref.digest.slice(0, 12)} has ${bytes.length} bytes, the record says ${ref.bytes}`;
+    const blob = contents.blobs.get(ref.digest);
+    if (blob === undefined) return `blob ${ref.digest.slice(0, 12)} is missing or damaged`;
+    if (blob.bytes !== ref.bytes) return `blob ${ref.digest.slice(0, 12)} has ${blob.bytes} bytes, the record says ${ref.bytes}`;
     try {
-      readBlobHeader(bytes);
+      readBlobHeader(blob.read());
     } catch (error: unknown) {
       if (error instanceof BlobFormatError) return `blob ${ref.digest.slice(0, 12)}: ${error.message}`;
       throw error;
@@ -223,13 +225,13 @@ function audit(dir: string, contents: Contents): VerifyReport {
   for (const holder of [...contents.results.values(), ...contents.progress.values()]) {
     for (const ref of holder.blobs) refs.set(ref.digest, (refs.get(ref.digest) ?? 0) + 1);
   }
-  for (const [digest, bytes] of contents.blobs) {
+  for (const [digest, blob] of contents.blobs) {
     const info = contents.infos.get(digest);
     const count = refs.get(digest) ?? 0;
     if (count === 0) problems.push({ key: digest, problem: 'blob is referenced by no result (gc removes it)' });
     if (info === undefined) problems.push({ key: digest, problem: 'blob has no readable metadata record (gc rebuilds it)' });
     else if (info.refs !== count) problems.push({ key: digest, problem: `blob metadata counts ${info.refs} reference(s), there are ${count} (gc repairs it)` });
-    else if (info.xxh64 !== undefined && info.xxh64 !== blobChecksum(bytes)) problems.push({ key: digest, problem: 'blob metadata holds a wrong checksum' });
+    else if (info.xxh64 !== undefined && info.xxh64 !== blobChecksum(blob.read())) problems.push({ key: digest, problem: 'blob metadata holds a wrong checksum' });
   }
   for (const digest of contents.infos.keys()) if (!contents.blobs.has(digest)) problems.push({ key: digest, problem: 'blob metadata without its blob' });
   return {
