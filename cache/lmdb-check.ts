@@ -53,6 +53,8 @@ export function checkDataFile(file: string): string | undefined {
 /** One key and value found in a leaf page of a named database. */
 export interface RawEntry {
   readonly key: Buffer;
+  /** False when found in a page whose header is damaged: then only worth anything if it verifies. */
+  readonly sound: boolean;
   /** The value's bytes; a large value (a blob) is read from the file only when asked for. */
   value(): Buffer;
 }
@@ -130,22 +132,32 @@ class FileChecker {
     const out: RawEntry[] = [];
     for (const pgno of pages) {
       const page = this.#readAt(Number(pgno) * this.#pageSize, this.#pageSize);
-      if (page.readBigUInt64LE(0) !== pgno || page.readUInt16LE(18) !== P_LEAF) continue;
-      const lower = page.readUInt16LE(20);
-      for (let i = 0; i < lower / 2 && HEADER + 2 * i + 2 <= this.#pageSize; i++) {
+      const flags = page.readUInt16LE(18);
+      const sound = page.readBigUInt64LE(0) === pgno && flags === P_LEAF;
+      // A page scan also reads pages whose header is damaged, as leaves: what it finds there is kept only
+      // if it verifies (sound: false). Branch, overflow and meta pages are skipped.
+      if (!sound && (walked || flags === P_BRANCH || flags === P_OVERFLOW || flags === P_META)) continue;
+      // The node pointers end where the first node begins; a damaged `lower` is not believed.
+      const pointers = sound ? page.readUInt16LE(20) / 2 : (this.#pageSize - HEADER) / 2;
+      let firstNode = this.#pageSize;
+      for (let i = 0; i < pointers && HEADER + 2 * i + 2 <= firstNode; i++) {
         const at = HEADER + page.readUInt16LE(HEADER + 2 * i);
-        if (at + 8 > this.#pageSize) continue;
+        if (at + 8 > this.#pageSize || at < HEADER + 2 * (i + 1)) continue;
+        firstNode = Math.min(firstNode, at);
         const dataBytes = page.readUInt16LE(at) | (page.readUInt16LE(at + 2) << 16);
         const nodeFlags = page.readUInt16LE(at + 4);
         const dataAt = at + 8 + page.readUInt16LE(at + 6);
         const key = Buffer.from(page.subarray(at + 8, Math.min(dataAt, this.#pageSize)));
         if (nodeFlags === 0 && dataAt + dataBytes <= this.#pageSize) {
           const value = Buffer.from(page.subarray(dataAt, dataAt + dataBytes));
-          out.push({ key, value: () => value });
+          out.push({ key, sound, value: () => value });
         } else if (nodeFlags === F_BIGDATA && dataAt + 8 <= this.#pageSize) {
-          const first = Number(page.readBigUInt64LE(dataAt));
-          const start = first * this.#pageSize + HEADER;
-          if (first >= 2 && start + dataBytes <= this.size) out.push({ key, value: () => readRange(this.file, start, dataBytes) });
+          const first = page.readBigUInt64LE(dataAt);
+          const start = Number(first) * this.#pageSize;
+          if (first < 2n || start + HEADER + dataBytes > this.size) continue;
+          const overflow = this.#readAt(start, HEADER);
+          if (overflow.readBigUInt64LE(0) !== first || overflow.readUInt16LE(18) !== P_OVERFLOW) continue;
+          out.push({ key, sound, value: () => readRange(this.file, start + HEADER, dataBytes) });
         }
       }
     }

@@ -154,11 +154,13 @@ function readContents(dir: string): Contents {
 
 /** Files one value into `contents` by what it is; records a value that is neither blob nor sound frame. */
 function sort(entry: RawEntry, contents: Contents, legacy: boolean): void {
+  // Without checksums (version 1), only what sound pages hold is believed.
+  if (legacy && !entry.sound) return;
   const key = entry.key.toString('utf8');
   const bytes = entry.value();
   if (/^[0-9a-f]{64}$/.test(key) && checkRecord(key, bytes) !== undefined && !(legacy && looksPacked(bytes))) {
     if (blobDigest(bytes) === key) contents.blobs.set(key as Digest, { bytes: bytes.length, read: entry.value });
-    else contents.problems.push({ key, problem: 'blob (or its record) is damaged: it matches neither its sha256 nor a record checksum' });
+    else if (entry.sound) contents.problems.push({ key, problem: 'blob (or its record) is damaged: it matches neither its sha256 nor a record checksum' });
     return;
   }
   let value: unknown;
@@ -168,11 +170,11 @@ function sort(entry: RawEntry, contents: Contents, legacy: boolean): void {
     try {
       value = unpackValue<unknown>(bytes);
     } catch {
-      contents.problems.push({ key, problem: 'record does not decode' });
+      if (entry.sound) contents.problems.push({ key, problem: 'record does not decode' });
       return;
     }
   } else {
-    contents.problems.push({ key, problem: `record is damaged (${read.detail})` });
+    if (entry.sound) contents.problems.push({ key, problem: `record is damaged (${read.detail})` });
     return;
   }
   if (typeof value !== 'object' || value === null) return;

@@ -17,6 +17,7 @@ import { collectGarbage } from '../../cache/gc.js';
 import { cli } from '../exec/helpers.js';
 import { bitPositions, buildCleanCache, copyWithFlip, readValues, tally, tryFlip, type CleanCache, type FlipCase } from './fixtures/bit-flips.js';
 import { keyOf, provenance } from './fixtures/data.js';
+import { corruptBlobOnDisk } from './fixtures/lmdb-harness.js';
 
 /** Stack frames or the CLI's word for a bug: never acceptable output. */
 const INTERNAL = /internal error|\n\s+at .+:\d+:\d+/;
@@ -86,6 +87,23 @@ describe('a cache file with flipped bits', () => {
     const run = await cli(['run', clean.pipeline, '--cache', dir, '--jobs', '0']);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, new RegExp(`warning: the cache ${dir} held 1 damaged value\\(s\\); they were removed:\\n  results ${key}: checksum mismatch\\n`));
+    assert.match(run.stderr, /1 executed, 4 cached, 0 failed, 0 skipped/);
+    const store = await openStore(dir);
+    assert.deepEqual(await readValues(clean.graph, store), clean.values);
+    await store.close();
+  });
+
+  it('reports a damaged blob when a command reads it, as an expected failure, and the next run recomputes it', async () => {
+    const dir = fs.mkdtempSync(path.join(clean.dir, 'blob-'));
+    fs.writeFileSync(path.join(dir, 'data.mdb'), clean.file);
+    const mask = clean.graph.byId.get('ck')!.key;
+    const opened = await openStore(dir);
+    const digest = opened.entry(mask)!.blobs[0]!.digest;
+    await (await corruptBlobOnDisk(opened, digest)).close();
+    const exported = await cli(['export', 'ck', '--pipeline', clean.pipeline, '--out', path.join(dir, 'ck.safetensors'), '--cache', dir]);
+    assert.equal(exported.code, 1);
+    assert.equal(exported.stderr, `sparsegraph: error: cached result ${mask.slice(0, 12)} is corrupted (blob ${digest.slice(0, 12)}: content matches neither its xxh64 checksum nor its sha256); it was removed\n`);
+    const run = await cli(['run', clean.pipeline, '--cache', dir, '--jobs', '0']);
     assert.match(run.stderr, /1 executed, 4 cached, 0 failed, 0 skipped/);
     const store = await openStore(dir);
     assert.deepEqual(await readValues(clean.graph, store), clean.values);
