@@ -5,7 +5,10 @@
  * - BlobInfo.refs counts the results and progress states listing a blob, and a blob whose count drops
  *   to 0 is deleted in the same transaction (so per-epoch progress does not pile up garbage);
  * - BlobInfo.xxh64, when present, is the checksum of the blob's correct bytes (computed from bytes whose
- *   sha256 is the digest: freshly encoded, imported and verified, or verified on load).
+ *   sha256 is the digest: freshly encoded, imported and verified, or verified on load);
+ * - every value except a blob is a checksummed frame that names its key (record-codec.ts), read only by
+ *   #get (and `has`, which checks without decoding): a damaged value reads as absent, is listed by
+ *   `damage()` and removed, so what it held is computed again and nothing reads a wrong value.
  */
 import { threadId } from 'node:worker_threads';
 import type { Digest, NodeKey } from '../core/brand.js';
