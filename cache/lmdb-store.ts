@@ -168,10 +168,11 @@ export function openStore(dir: string, options: LmdbStoreOptions = {}): Promise<
 }
 
 /**
- * What LMDB reports (as `MDB_*` error names) when its own pages are damaged, and what it reports when
- * a damaged file makes it give up on the environment.
+ * What LMDB reports (as `MDB_*` error names) when its own pages are damaged (a missing page, a page of
+ * the wrong kind, a bad meta page, a tree deeper than possible), and when a damaged file made it give up
+ * on the environment (PANIC, then BAD_TXN for every later transaction).
  */
-const DAMAGE = /MDB_(PAGE_NOTFOUND|CORRUPTED|INVALID|PANIC|BAD_TXN|BAD_VALSIZE|BAD_DBI|VERSION_MISMATCH|TLS_FULL|PAGE_FULL|CURSOR_FULL)/;
+const DAMAGE = /MDB_(PAGE_NOTFOUND|CORRUPTED|INVALID|PANIC|BAD_TXN|CURSOR_FULL)/;
 
 /** Runs an LMDB call; page damage it reports becomes a StoreDamagedError naming the cache. */
 function guard<T>(location: string, fn: () => T): T {
