@@ -29,8 +29,8 @@ export interface VerifyProblem {
 
 export interface VerifyReport {
   readonly location: string;
-  /** Damage to the file's structure (what LMDB follows), if any: the file was then read page by page. */
-  readonly structure: string | undefined;
+  /** Damage to the file's structure (what LMDB follows), or null: if any, the file was read page by page. */
+  readonly structure: string | null;
   readonly results: number;
   /** Results whose record and every blob verify. */
   readonly soundResults: number;
@@ -238,7 +238,7 @@ function audit(dir: string, contents: Contents): VerifyReport {
   for (const digest of contents.infos.keys()) if (!contents.blobs.has(digest)) problems.push({ key: digest, problem: 'blob metadata without its blob' });
   return {
     location: dir,
-    structure: contents.structure,
+    structure: contents.structure ?? null,
     results: contents.results.size,
     soundResults: sound,
     blobs: contents.blobs.size,
