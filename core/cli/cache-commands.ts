@@ -58,7 +58,7 @@ function printVerifyReport(report: VerifyReport | RepairReport): void {
     out.write(
       `repaired: kept ${report.salvaged} of ${report.results} result(s) with their blobs, ${report.pins} pin(s), ${report.lastRuns} last run(s)` +
         `${report.droppedProgress > 0 ? `; ${report.droppedProgress} in-progress state(s) dropped` : ''}\n` +
-        `the damaged file is kept as ${report.keptAs}\n`,
+        `the old file is kept as ${report.keptAs}\n`,
     );
   } else if (report.problems.length > 0) {
     out.write(`run \`sparsegraph cache verify --repair --cache ${report.location}\` to keep every sound result in a fresh cache file\n`);

@@ -60,7 +60,7 @@ describe('a cache file with flipped bits', () => {
         assert.match(verify.stdout, /the file's structure is damaged|record is damaged/);
         const repair = await cli(['cache', 'verify', '--repair', '--cache', dir]);
         assert.equal(repair.code, 0, repair.stdout + repair.stderr);
-        assert.match(repair.stdout, new RegExp(`the damaged file is kept as ${dir}/data\\.mdb\\.damaged-`));
+        assert.match(repair.stdout, new RegExp(`the old file is kept as ${dir}/data\\.mdb\\.damaged-`));
         const again = await cli(['run', clean.pipeline, '--cache', dir, '--jobs', '0', '--json']);
         assert.equal(again.code, 0, again.stderr);
       } else {
