@@ -64,6 +64,8 @@ export function registryFor(options: Pick<AnalysisOptions, 'kinds'>): Promise<Ki
 
 /** Analyses a pipeline; on problems prints them and exits 1 (2 for command-line problems). */
 export async function analyzeOrExit(file: string, options: AnalysisOptions): Promise<ValidGraph> {
+  // An empty argument would resolve to the working directory; it names no file.
+  if (file.trim() === '') throw new UsageError('the pipeline file path is empty; name a pipeline YAML file');
   const registry = await registryFor(options);
   const result = analyze(file, {
     registry,

@@ -489,6 +489,10 @@ class Loader {
   ): void {
     const spec: RawImport = typeof entry === 'string' ? { file: entry } : entry;
     const at: YamlPath = typeof entry === 'string' ? ['imports', index] : ['imports', index, 'file'];
+    if (spec.file.trim() === '') {
+      this.problems.push(file.at(at, 'an import must name a pipeline file; this path is empty'));
+      return;
+    }
     const absolute = resolve(dirname(file.absolute), spec.file);
     if (chain.includes(absolute)) {
       const cycle = [...chain.slice(chain.indexOf(absolute)), absolute].map((p) => relative(process.cwd(), p) || p);
