@@ -81,8 +81,8 @@ function notRegular(stats: Stats): string {
 }
 
 function tooLarge(bytes: number): string {
-  const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(1).replace(/\.0$/, '')} MiB`;
-  return `is larger than ${mib(MAX_PIPELINE_BYTES)} (${mib(bytes)}); a pipeline file may hold at most ${mib(MAX_PIPELINE_BYTES)}`;
+  const count = (n: number) => n.toLocaleString('en');
+  return `is ${count(bytes)} bytes; a pipeline file may hold at most 16 MiB (${count(MAX_PIPELINE_BYTES)} bytes)`;
 }
 
 const MUST_BE_UTF8 = 'pipeline files must be UTF-8 text; save it as UTF-8';

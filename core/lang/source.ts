@@ -5,7 +5,7 @@
  */
 import { isMap, isPair, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
 import { lineTable, type Diagnostic, type SourceFiles } from './diagnostics.js';
-import { parseYaml } from './parse-yaml.js';
+import { parseYamlDocument } from './parse-yaml.js';
 import { readPipelineText } from './read-text.js';
 
 export type YamlPath = readonly (string | number)[];
@@ -40,7 +40,7 @@ export class SourceFile {
       const { offset, message } = read.problem;
       return { file: new SourceFile(display, absolute, undefined, null), problems: [{ file: display, range: [offset, offset + 1], message }] };
     }
-    const { doc, problems: found } = parseYaml(text);
+    const { doc, problems: found } = parseYamlDocument(text);
     const problems: Diagnostic[] = found.map((p) => ({ file: display, ...p }));
     let data: unknown = null;
     if (doc && problems.length === 0) {
