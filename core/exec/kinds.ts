@@ -61,7 +61,7 @@ async function definitionsOf(module: string, m: string): Promise<AnyNodeDefiniti
   try {
     loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
-    if (e instanceof SyntaxError) throw fail(`JavaScript syntax error: ${e.message.split('\n')[0]} (\`node --check ${m}\` shows where)`);
+    if (e instanceof SyntaxError) throw fail(`JavaScript syntax error: ${errorText(e)} (\`node --check ${m}\` shows where)`);
     throw fail(`the module threw while loading: ${errorText(e)}`);
   }
   let kinds: unknown;
@@ -174,7 +174,7 @@ function describe(value: unknown): string {
 /** The first line of what was thrown, without the stack. */
 function errorText(e: unknown): string {
   try {
-    const text = e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+    const text = e instanceof Error ? e.message : String(e);
     return text.split('\n')[0] ?? text;
   } catch {
     return 'a value that cannot be shown';
