@@ -151,6 +151,21 @@ test('an import that is not a readable file is reported at the import, naming th
   await expectDiagnostics(dir, 'importer.yaml', ['importer.yaml:4:5: error: an import must name a pipeline file; this path is empty']);
 });
 
+test('imports that double at every level, or chain deeper than the limit, stop at a clear limit', async () => {
+  const dir = scratchDir();
+  const levels = 30;
+  for (let i = 0; i < levels; i++) {
+    const next = `l${i + 1}.yaml`;
+    writeFileSync(join(dir, `l${i}.yaml`), `sparsegraph: 1\nname: l${i}\nimports:\n  - { file: ${next}, as: a }\n  - { file: ${next}, as: b }\nnodes:\n  n: { kind: init }\n`);
+  }
+  writeFileSync(join(dir, `l${levels}.yaml`), 'sparsegraph: 1\nname: last\nnodes: {}\n');
+  // 2^31 imports as written, loaded depth first: the 1,001st is the deepest file's first import again.
+  await expectDiagnostics(dir, 'l0.yaml', ['l29.yaml:4:13: error: more than 1,000 imports in all, counting each import of an imported file']);
+  for (let i = 0; i < 100; i++) writeFileSync(join(dir, `c${i}.yaml`), `sparsegraph: 1\nname: c${i}\nimports:\n  - c${i + 1}.yaml\nnodes: {}\n`);
+  writeFileSync(join(dir, 'c100.yaml'), 'sparsegraph: 1\nname: last\nnodes: {}\n');
+  await expectDiagnostics(dir, 'c0.yaml', ['c64.yaml:4:5: error: imports nest deeper than 64 files (a file importing a file importing ...)']);
+});
+
 test('a UTF-8 byte-order mark shifts no column', async () => {
   const dir = scratchDir();
   const text = `sparsegraph: 2\nname: bom\nnodes: {}\n`;
