@@ -327,3 +327,19 @@ test('100,000 explicitly written nodes validate in seconds, and a duplicate amon
   assertClean(duplicate, 1);
   assert.equal(duplicate.stderr, `many.yaml:${3 + 3 * 100_000 + 1}:3: error: duplicate key 'n5'\n1 problem found\n`);
 });
+
+test('20,000 problems reach a pipe whole, as lines and as one JSON document', async () => {
+  const dir = scratchDir();
+  const count = 20_000;
+  const nodes = Array.from({ length: count }, (_, i) => `  n${i}: { kind: nope }\n`);
+  writeFileSync(join(dir, 'wrong.yaml'), `${HEAD}nodes:\n${nodes.join('')}`);
+  const plain = await cli(['validate', 'wrong.yaml'], dir, 90_000, 1024);
+  assertClean(plain, 1);
+  const lines = plain.stderr.split('\n');
+  assert.equal(lines.length, count + 2);
+  assert.match(lines[count - 1]!, new RegExp(`^wrong\\.yaml:${count + 3}:19: error: unknown node kind 'nope'`));
+  assert.equal(lines[count], `${count} problems found`);
+  const json = await cli(['validate', 'wrong.yaml', '--json'], dir, 90_000, 1024);
+  assertClean(json, 1);
+  assert.equal((JSON.parse(json.stdout) as { diagnostics: unknown[] }).diagnostics.length, count);
+});
