@@ -25,10 +25,16 @@ import {
 } from 'yaml';
 
 /**
- * How many values (scalars, aliases, flow collections) a file may write. A file of 100,000 nodes, each
+ * How many values (scalars, aliases, flow collections, documents) a file may write. A file of 100,000 nodes, each
  * with a kind and a param, writes 700,000; reading takes about 1 KB of memory and some µs a value.
  */
 export const MAX_VALUES = 1_000_000;
+/**
+ * How many tokens (values, indicators, comments, line breaks) a file may hold: each one is an object of
+ * the parser's until the document is composed, so 16 MiB of `#` lines would take gigabytes. That file
+ * of 100,000 nodes holds 2,900,000.
+ */
+export const MAX_TOKENS = 4_000_000;
 /** How deep maps and lists may nest, aliases expanded; pipelines nest a handful of levels. */
 export const MAX_NESTING = 100;
 /** How many aliases a file may hold. */
@@ -98,11 +104,14 @@ function tokensWithinLimits(text: string): { tokens: CST.Token[] } | { problem: 
   // The stack holds the document, each open collection and a scalar being read.
   const limit = MAX_NESTING + 2;
   let values = 0;
+  let lexemes = 0;
+  const tooMany = (what: string, limit: number) => {
+    const at = parser.offset;
+    return { problem: { range: [at, at + 1], message: `YAML size: more than ${limit.toLocaleString('en')} ${what}; a pipeline file may hold at most that many` } as const };
+  };
   for (const lexeme of new Lexer().lex(text)) {
-    if (VALUE_LEXEMES.has(CST.tokenType(lexeme)) && ++values > MAX_VALUES) {
-      const at = parser.offset;
-      return { problem: { range: [at, at + 1], message: `YAML size: more than ${MAX_VALUES.toLocaleString('en')} values; a pipeline file may write at most that many` } };
-    }
+    if (++lexemes > MAX_TOKENS) return tooMany('tokens (values, indicators, comments and line breaks)', MAX_TOKENS);
+    if (VALUE_LEXEMES.has(CST.tokenType(lexeme)) && ++values > MAX_VALUES) return tooMany('values', MAX_VALUES);
     for (const token of parser.next(lexeme)) tokens.push(token);
     if (parser.stack.length > limit) {
       const at = parser.stack[limit]?.offset ?? parser.offset;
@@ -113,7 +122,7 @@ function tokensWithinLimits(text: string): { tokens: CST.Token[] } | { problem: 
   return { tokens };
 }
 
-const VALUE_LEXEMES = new Set<string | null>(['scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-map-start', 'flow-seq-start']);
+const VALUE_LEXEMES = new Set<string | null>(['doc-start', 'scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-map-start', 'flow-seq-start']);
 
 /** Values and nesting depth of a node with its aliases expanded. */
 interface Extent {

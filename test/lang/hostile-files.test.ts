@@ -9,7 +9,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MAX_ALIASES, MAX_NESTING, parseYamlDocument } from '../../core/lang/parse-yaml.js';
+import { MAX_ALIASES, MAX_NESTING, MAX_TOKENS, parseYamlDocument } from '../../core/lang/parse-yaml.js';
 import { MAX_PIPELINE_BYTES } from '../../core/lang/read-text.js';
 import { cliPath, scratchDir } from './helpers.js';
 
@@ -308,7 +308,13 @@ test('more values than a file may write are refused while it is read', () => {
   const text = `a: [${'1,'.repeat(1_000_000)}1]\n`;
   const { doc, problems } = parseYamlDocument(text);
   assert.equal(doc, undefined);
-  assert.deepEqual(problems.map((p) => p.message), ['YAML size: more than 1,000,000 values; a pipeline file may write at most that many']);
+  assert.deepEqual(problems.map((p) => p.message), ['YAML size: more than 1,000,000 values; a pipeline file may hold at most that many']);
+  // Comments and line breaks are tokens the parser keeps too.
+  const comments = parseYamlDocument(`a: 1\n${'#\n'.repeat(MAX_TOKENS / 2)}`);
+  assert.equal(comments.doc, undefined);
+  assert.deepEqual(comments.problems.map((p) => p.message), [
+    'YAML size: more than 4,000,000 tokens (values, indicators, comments and line breaks); a pipeline file may hold at most that many',
+  ]);
 });
 
 test('100,000 explicitly written nodes validate in seconds, and a duplicate among them is found', async () => {
