@@ -7,7 +7,7 @@ import { LineCounter } from 'yaml';
 export interface Diagnostic {
   /** Path of the file as the user named it (relative paths stay relative). */
   readonly file: string;
-  /** Byte offsets [start, end) in the file; absent for problems that belong to no place (usage). */
+  /** Offsets [start, end) in the file's text; absent for problems that belong to no place (usage). */
   readonly range?: readonly [number, number];
   readonly message: string;
 }

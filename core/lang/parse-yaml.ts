@@ -25,8 +25,8 @@ import {
 } from 'yaml';
 
 /**
- * How many values (scalars, aliases, flow collections, documents) a file may write. A file of 100,000 nodes, each
- * with a kind and a param, writes 700,000; reading takes about 1 KB of memory and some µs a value.
+ * How many values (scalars, aliases, flow collections, documents) a file may write. A file of 100,000
+ * nodes, each with a kind and a param, writes 700,000; reading takes about 1 KB and some µs a value.
  */
 export const MAX_VALUES = 1_000_000;
 /**

@@ -45,8 +45,8 @@ export class SourceFile {
     let data: unknown = null;
     if (doc && problems.length === 0) {
       try {
-        // Aliases are counted and bounded by parseYaml; the library's own count would refuse a file that
-        // uses one anchor a thousand times, and say so without a place.
+        // Aliases are counted and bounded by parseYamlDocument; the library's own count would refuse a
+        // file that uses one anchor a thousand times, and say so without a place.
         data = doc.toJS({ maxAliasCount: -1 });
       } catch (e) {
         problems.push({ file: display, range: [0, 1], message: `YAML: ${(e as Error).message.split('\n')[0]}` });
@@ -56,8 +56,8 @@ export class SourceFile {
   }
 
   /**
-   * The byte range of the key or value at `path`. Where the path does not exist (a missing key), the
-   * range of the deepest existing key is returned, so "missing key" points at its parent.
+   * The range (offsets in the text) of the key or value at `path`. Where the path does not exist (a
+   * missing key), the range of the deepest existing key is returned, so "missing key" points at its parent.
    */
   rangeOf(path: YamlPath, which: 'key' | 'value' = 'value'): readonly [number, number] {
     let node: unknown = this.doc?.contents;
