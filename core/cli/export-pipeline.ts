@@ -37,13 +37,6 @@ const NOUNS: Readonly<Record<PortType, [string, string]>> = {
   Mask: ['mask', 'masks'],
 };
 
-async function isFile(path: string): Promise<boolean> {
-  return stat(path).then(
-    (s) => s.isFile(),
-    () => false,
-  );
-}
-
 /** Refuses an --out that exists and is not a directory, before anything is analysed or written. */
 async function checkOutDir(out: string): Promise<void> {
   const existing = await stat(out).catch((e: NodeJS.ErrnoException) => {
@@ -75,8 +68,8 @@ function checkpointInstances(graph: ValidGraph, names: readonly string[], file: 
 }
 
 export async function exportPipeline(file: string, opts: PipelineExportOptions): Promise<void> {
-  if (!(await isFile(file))) throw new UsageError(`no such pipeline file: ${file}`);
   await checkOutDir(opts.out);
+  // The file is read (or refused: missing, a FIFO, a directory) the way every command reads it.
   const graph = await analyzeOrExit(file, opts);
   const wantCheckpoints = checkpointInstances(graph, opts.checkpoints, file);
   const out = resolve(opts.out);

@@ -23,6 +23,23 @@ export function unkeyableNumber(value: number): string | undefined {
   return undefined;
 }
 
+/** The smallest positive double with full precision; below it a number keeps ever fewer digits, down to 0. */
+const MIN_NORMAL = 2.2250738585072014e-308;
+
+/**
+ * Why a number written as `source` does not read as what it says, or undefined when it does: a literal
+ * too small for a double reads as 0 (`1e-400` and `0` would share a key) or as a subnormal that keeps
+ * only some of its digits. Only the text can tell: the value alone is an ordinary 0.
+ */
+export function underflowedLiteral(source: string, value: number): string | undefined {
+  const mantissa = source.split(/[eE]/)[0] ?? '';
+  const writesNonZero = /^[-+]?[0-9._]*$/.test(mantissa) && /[1-9]/.test(mantissa);
+  if ((value === 0 && writesNonZero) || (value !== 0 && Math.abs(value) < MIN_NORMAL)) {
+    return `the number ${source} is too small for a double (it reads as ${value}): non-zero numbers must be at least ${MIN_NORMAL} in size, or two different ones would share a key; write 0 or a larger number`;
+  }
+  return undefined;
+}
+
 interface Entry {
   readonly value: unknown;
   /** The map key or list index it is found under, and the entry holding it; none for the root. */

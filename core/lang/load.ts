@@ -3,7 +3,6 @@
  * params scope, and the kind defaults in force. Nothing is swept or connected yet.
  */
 import { dirname, relative, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { KindRegistry } from '../registry.js';
 import { formatDiagnostic, type Diagnostic, type SourceFiles } from './diagnostics.js';
 import { interpolate, type InterpolationProblem } from './interpolate.js';
@@ -13,6 +12,7 @@ import { Type } from '@sinclair/typebox';
 import { SourceFile, type YamlPath } from './source.js';
 import { RESERVED_KEY, reservedKeyAt, reservedKeyMessage, unkeyableAt } from './keyable.js';
 import { formatCount, MAX_INSTANCES, MAX_PARAM_CHAIN } from './limits.js';
+import { parseYamlDocument } from './parse-yaml.js';
 
 /** Where a value was written, so a later problem with it points there. */
 export interface Origin {
@@ -131,22 +131,26 @@ export interface LoadResult {
 
 /** Parses `NAME=VALUE` (VALUE typed as YAML) into an override. */
 export function parseOverride(text: string): ParamOverride | string {
+  // A value may be megabytes long (a hostile one): messages quote its start.
+  const flag = `--set ${text.length > 100 ? `${text.slice(0, 97)}...` : text}`;
   const eq = text.indexOf('=');
-  if (eq <= 0) return `--set ${text}: expected NAME=VALUE`;
+  if (eq <= 0) return `${flag}: expected NAME=VALUE`;
   const name = text.slice(0, eq).trim();
-  let value: unknown;
-  try {
-    value = parseYaml(text.slice(eq + 1));
-  } catch (e) {
-    return `--set ${text}: the value is not valid YAML (${(e as Error).message.split('\n')[0]}); quote it to pass a string`;
+  // The bounded parser files are read with: a value is as hostile as a file can be (aliases, nesting).
+  const parsed = parseYamlDocument(text.slice(eq + 1));
+  const problem = parsed.problems[0];
+  if (problem) {
+    if (!problem.message.startsWith('YAML syntax')) return `${flag}: ${problem.message}`;
+    return `${flag}: the value is not valid YAML (${problem.message}); quote it to pass a string`;
   }
+  const value = parsed.data;
   const path = name.split('.');
-  if (path.some((p) => p === '')) return `--set ${text}: '${name}' is not a param path`;
-  if (path.includes(RESERVED_KEY) || reservedKeyAt(value)) return `--set ${text}: ${reservedKeyMessage}`;
+  if (path.some((p) => p === '')) return `${flag}: '${name}' is not a param path`;
+  if (path.includes(RESERVED_KEY) || reservedKeyAt(value)) return `${flag}: ${reservedKeyMessage}`;
   const unkeyable = unkeyableAt(value);
   if (unkeyable) {
     const where = unkeyable.path.length > 0 ? ` at '${unkeyable.path.join('.')}'` : '';
-    return `--set ${text}: the value${where} ${unkeyable.message}`;
+    return `${flag}: the value${where} ${unkeyable.message}`;
   }
   return { path, value: value ?? null, text };
 }
@@ -208,7 +212,7 @@ class Loader {
       return undefined;
     }
     const { file } = read;
-    this.problems.push(...read.problems);
+    for (const p of read.problems) this.problems.push(p); // a loop: a file may have a million
     if (read.problems.length > 0) return undefined;
     if (file.data === null || typeof file.data !== 'object' || Array.isArray(file.data)) {
       this.problems.push(file.at([], 'a pipeline file must be a map with sparsegraph, name and nodes'));
@@ -454,6 +458,16 @@ class Loader {
       }
       if (stack.length >= MAX_PARAM_CHAIN) {
         // Unresolved, and so is every param that reads it; said once, where the chain passes the limit.
+        // A chain that closes into a cycle is said to be a cycle: the references are followed on from here.
+        if (!chainReported) {
+          const back = cycleBack(name);
+          if (back) {
+            chainReported = true;
+            const cycle = [...stack.slice(stack.findIndex((f) => f.name === back)).map((f) => f.name), name];
+            const shown = [...cycle.slice(0, 3), '...', back].join(' -> ');
+            this.problems.push(file.at(['params', cycle[0]!], `params refer to each other in a cycle of more than ${MAX_PARAM_CHAIN} params: ${shown}`));
+          }
+        }
         cont(MAX_PARAM_CHAIN);
         return undefined;
       }
@@ -479,6 +493,29 @@ class Loader {
       }
       resolved.set(name, value);
       return value;
+    };
+    /** The params a param's value reads, found by interpolating it with a view that only records names. */
+    const reads = (name: string): string[] => {
+      const names: string[] = [];
+      const recorder = new Proxy(params, { get: (target, prop) => (typeof prop === 'string' && Object.hasOwn(target, prop) ? void names.push(prop) : undefined) });
+      interpolate(params[name], { params: recorder }, ['params', name], []);
+      return names;
+    };
+    /** The first param on the resolution stack that `from` leads back to by references, if any (an explicit stack: chains are long). */
+    const cycleBack = (from: string): string | undefined => {
+      const open = new Set(stack.map((f) => f.name));
+      const seen = new Set<string>([from]);
+      const todo = [from];
+      while (todo.length > 0) {
+        for (const next of reads(todo.pop()!)) {
+          if (open.has(next)) return next;
+          if (!seen.has(next) && !resolved.has(next) && !settled.has(next)) {
+            seen.add(next);
+            todo.push(next);
+          }
+        }
+      }
+      return undefined;
     };
     // Lookups through this view resolve a param the first time it is read; own params only.
     const view = new Proxy(params, { get: (target, prop) => (typeof prop === 'string' && Object.hasOwn(target, prop) ? resolveOne(prop) : undefined) });

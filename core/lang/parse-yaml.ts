@@ -23,24 +23,8 @@ import {
   type Pair,
   type YAMLMap,
 } from 'yaml';
-
-/**
- * How many values (scalars, aliases, flow collections, documents) a file may write. A file of 100,000
- * nodes, each with a kind and a param, writes 700,000; reading takes about 1 KB and some µs a value.
- */
-export const MAX_VALUES = 1_000_000;
-/**
- * How many tokens (values, indicators, comments, line breaks) a file may hold: each one is an object of
- * the parser's until the document is composed, so 16 MiB of `#` lines would take gigabytes. That file
- * of 100,000 nodes holds 2,900,000.
- */
-export const MAX_TOKENS = 4_000_000;
-/** How deep maps and lists may nest, aliases expanded; pipelines nest a handful of levels. */
-export const MAX_NESTING = 100;
-/** How many aliases a file may hold. */
-export const MAX_ALIASES = 10_000;
-/** How many values aliases may add to a file when they are expanded (the values every reader of the data sees). */
-export const MAX_ALIAS_VALUES = 1_000_000;
+import { MAX_ALIAS_VALUES, MAX_ALIASES, MAX_NESTING, MAX_TOKENS, MAX_VALUES } from './limits.js';
+import { RESERVED_KEY, reservedKeyMessage, underflowedLiteral } from './keyable.js';
 
 export interface YamlProblem {
   readonly range: readonly [number, number];
@@ -50,12 +34,14 @@ export interface YamlProblem {
 export interface ParsedYaml {
   /** Absent when the text could not be composed at all (nested too deep). */
   readonly doc?: Document.Parsed;
+  /** Plain data of the document: null when there are problems (or the text is empty). */
+  readonly data: unknown;
   readonly problems: YamlProblem[];
 }
 
 export function parseYamlDocument(text: string): ParsedYaml {
   const tokens = tokensWithinLimits(text);
-  if ('problem' in tokens) return { problems: [tokens.problem] };
+  if ('problem' in tokens) return { data: null, problems: [tokens.problem] };
   // uniqueKeys off: duplicates are found below, in one pass. The YAML 1.2 core schema whatever the file
   // says, without the tags (!!set, !!binary, !!timestamp) that would put a Set, a Buffer or a Date in the data.
   const composer = new Composer({ prettyErrors: false, uniqueKeys: false, merge: true, schema: 'core', resolveKnownTags: false });
@@ -90,8 +76,18 @@ export function parseYamlDocument(text: string): ParsedYaml {
       message: `pipeline files are YAML 1.2, not ${version[1]}: drop the %YAML line (YAML 1.1 reads yes, no and 017 otherwise)`,
     });
   }
-  problems.push(...checkDocument(doc!));
-  return { doc: doc!, problems };
+  for (const p of checkDocument(doc!)) problems.push(p); // a loop: there may be a million
+  let data: unknown = null;
+  if (problems.length === 0) {
+    try {
+      // Aliases are counted and bounded above; the library's own count would refuse a file that uses
+      // one anchor a thousand times, and say so without a place.
+      data = doc!.toJS({ maxAliasCount: -1 });
+    } catch (e) {
+      problems.push({ range: [0, 1], message: `YAML: ${(e as Error).message.split('\n')[0]}` });
+    }
+  }
+  return { doc: doc!, data, problems };
 }
 
 /**
@@ -111,7 +107,7 @@ function tokensWithinLimits(text: string): { tokens: CST.Token[] } | { problem: 
   };
   for (const lexeme of new Lexer().lex(text)) {
     if (++lexemes > MAX_TOKENS) return tooMany('tokens (values, indicators, comments and line breaks)', MAX_TOKENS);
-    if (VALUE_LEXEMES.has(CST.tokenType(lexeme)) && ++values > MAX_VALUES) return tooMany('values', MAX_VALUES);
+    if (VALUE_LEXEMES.has(CST.tokenType(lexeme)) && ++values > MAX_VALUES) return tooMany('values (counting the commas between them)', MAX_VALUES);
     for (const token of parser.next(lexeme)) tokens.push(token);
     if (parser.stack.length > limit) {
       const at = parser.stack[limit]?.offset ?? parser.offset;
@@ -122,7 +118,8 @@ function tokensWithinLimits(text: string): { tokens: CST.Token[] } | { problem: 
   return { tokens };
 }
 
-const VALUE_LEXEMES = new Set<string | null>(['doc-start', 'scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-map-start', 'flow-seq-start']);
+// A comma counts: each one makes an entry of a flow collection (an empty one is an error of its own).
+const VALUE_LEXEMES = new Set<string | null>(['comma', 'doc-start', 'scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'flow-map-start', 'flow-seq-start']);
 
 /** Values and nesting depth of a node with its aliases expanded. */
 interface Extent {
@@ -198,6 +195,10 @@ function checkDocument(doc: Document.Parsed): YamlProblem[] {
         }
         return undefined;
       }
+      if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string') {
+        const message = underflowedLiteral(node.source, node.value);
+        if (message) problems.push(at(node, message));
+      }
       if (node.anchor) anchors.set(node.anchor, node);
       if (isMap(node)) maps.push(node);
       return undefined;
@@ -229,7 +230,9 @@ function checkKeys(
     }
     // The key as a property name of the data: 1 and '1' are the same key there.
     const name = key === null || key.value === null ? '' : String(key.value);
-    if (seen.has(name)) problems.push(at(pair, `duplicate key '${name}'`));
+    // Refused where it is written: merged (<<) into another map, it would otherwise be found only there.
+    if (name === RESERVED_KEY) problems.push(at(pair, reservedKeyMessage));
+    else if (seen.has(name)) problems.push(at(pair, `duplicate key '${name}'`));
     else seen.add(name);
   }
 }

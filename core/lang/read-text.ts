@@ -7,18 +7,15 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
-
-/**
- * The most a pipeline file may hold. Real pipelines are a few kilobytes and a generated one with 100,000
- * nodes is about 5 MiB; the limit keeps reading and parsing a file within seconds and a few hundred MiB.
- */
-export const MAX_PIPELINE_BYTES = 16 * 1024 * 1024;
+import { MAX_PIPELINE_BYTES } from './limits.js';
 
 export type TextRead =
   | { readonly text: string; readonly problem?: { readonly offset: number; readonly message: string } }
   | { readonly error: string };
 
 export function readPipelineText(absolute: string): TextRead {
+  // Node refuses such a path with an internal error code; no file system has a name holding NUL.
+  if (absolute.includes('\0')) return { error: 'the path holds a NUL byte, which no file name can' };
   let fd: number;
   try {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
@@ -103,6 +100,13 @@ function decode(bytes: Buffer): TextRead {
   }
   const nul = body.indexOf(0);
   if (nul >= 0) return { text, problem: { offset: at(nul), message: `a NUL byte: ${MUST_BE_UTF8}, not binary data` } };
+  // Only the first character may be a byte-order mark; another one (a file saved twice with a BOM, or
+  // pasted together) is an invisible character that yaml would read as part of a name or a value.
+  const bomAgain = text.indexOf('\uFEFF');
+  if (bomAgain >= 0) {
+    const where = bomAgain === 0 ? 'a second byte-order mark (U+FEFF) after the first' : 'a byte-order mark (U+FEFF) after the start of the file';
+    return { text, problem: { offset: bomAgain, message: `${where}: it is invisible, and only the first character of a file may be one; delete it` } };
+  }
   const cr = /\r(?!\n)/.exec(text);
   if (cr) {
     return {

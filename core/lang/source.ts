@@ -40,18 +40,8 @@ export class SourceFile {
       const { offset, message } = read.problem;
       return { file: new SourceFile(display, absolute, undefined, null), problems: [{ file: display, range: [offset, offset + 1], message }] };
     }
-    const { doc, problems: found } = parseYamlDocument(text);
+    const { doc, data, problems: found } = parseYamlDocument(text);
     const problems: Diagnostic[] = found.map((p) => ({ file: display, ...p }));
-    let data: unknown = null;
-    if (doc && problems.length === 0) {
-      try {
-        // Aliases are counted and bounded by parseYamlDocument; the library's own count would refuse a
-        // file that uses one anchor a thousand times, and say so without a place.
-        data = doc.toJS({ maxAliasCount: -1 });
-      } catch (e) {
-        problems.push({ file: display, range: [0, 1], message: `YAML: ${(e as Error).message.split('\n')[0]}` });
-      }
-    }
     return { file: new SourceFile(display, absolute, doc, data), problems };
   }
 

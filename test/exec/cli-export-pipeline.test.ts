@@ -250,7 +250,6 @@ test('export of a pipeline refuses a missing pipeline, an --out that is a file, 
   const out = join(dir, 'never');
   const missing = join(dir, 'missing.yaml');
   const cases: [string[], string][] = [
-    [['export', missing, '--out', out], `no such pipeline file: ${missing}`],
     [['export', file, '--out', aFile], `--out ${aFile} is a file; exporting a pipeline writes a directory (give a new or existing directory)`],
     [['export', file, '--out', join(aFile, 'sub')], `--out ${join(aFile, 'sub')} cannot be a directory: a folder on its path is a file`],
     [['export', file, '--out', out, '--checkpoints', 'nope', '--checkpoints', 'ckpt[item=9]'], `--checkpoints: no node or instance named 'nope', 'ckpt[item=9]' in ${file}`],
@@ -266,6 +265,10 @@ test('export of a pipeline refuses a missing pipeline, an --out that is a file, 
     assert.equal(result.code, 2, args.join(' '));
     assert.equal(result.stderr, `sparsegraph: error: ${message}\n`, args.join(' '));
   }
+  // A pipeline file that cannot be read is reported as every command reports it (validate, plan, ...).
+  const unread = await cli(['export', missing, '--out', out, '--cache', join(dir, 'cache')]);
+  assert.equal(unread.code, 1);
+  assert.equal(unread.stderr, `${missing}: error: cannot read pipeline file: no such file\n1 problem found\n`);
   assert.equal(existsSync(out), false);
   assert.equal(existsSync(join(dir, 'fig.svg')), false);
 

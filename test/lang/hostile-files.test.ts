@@ -9,8 +9,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MAX_ALIASES, MAX_NESTING, MAX_TOKENS, parseYamlDocument } from '../../core/lang/parse-yaml.js';
-import { MAX_PIPELINE_BYTES } from '../../core/lang/read-text.js';
+import { MAX_ALIASES, MAX_NESTING, MAX_PIPELINE_BYTES, MAX_TOKENS } from '../../core/lang/limits.js';
+import { parseYamlDocument } from '../../core/lang/parse-yaml.js';
 import { cliPath, scratchDir } from './helpers.js';
 
 interface Outcome {
@@ -123,6 +123,7 @@ test('every command that reads a pipeline refuses a FIFO, with JSON on stdout', 
     ['cache', 'export', 'fifo.yaml', '--out', join(dir, 'b.bundle'), '--cache', cache],
     ['gc', '--keep', 'fifo.yaml', '--cache', cache],
     ['show', 'init', '--pipeline', 'fifo.yaml', '--cache', cache],
+    ['export', 'fifo.yaml', '--out', join(dir, 'out'), '--cache', cache],
   ];
   for (const args of commands) {
     const outcome = await cli([...args, '--json'], dir);
@@ -130,10 +131,6 @@ test('every command that reads a pipeline refuses a FIFO, with JSON on stdout', 
     const parsed = JSON.parse(outcome.stdout) as { diagnostics: { message: string; line: null }[] };
     assert.deepEqual(parsed.diagnostics, [{ file: 'fifo.yaml', line: null, column: null, message: reason }], args.join(' '));
   }
-  // Exporting a pipeline checks its target first: a usage error, and no hang.
-  const exported = await cli(['export', 'fifo.yaml', '--out', join(dir, 'out'), '--cache', cache, '--json'], dir);
-  assertClean(exported, 2);
-  assert.equal((JSON.parse(exported.stdout) as { ok: boolean }).ok, false);
 });
 
 test('an import that is not a readable file is reported at the import, naming the file', async () => {
@@ -147,6 +144,13 @@ test('an import that is not a readable file is reported at the import, naming th
       `importer.yaml:5:13: error: cannot read import '${path}': ${reason}`,
     ]);
   }
+  // A NUL byte no file name can hold: said in words, not as Node's ERR_INVALID_ARG_VALUE; export reads it the same way.
+  writeFileSync(join(dir, 'importer.yaml'), `${HEAD}imports:\n  - "lib/unit\\0.yaml"\nnodes: {}\n`);
+  const nul = "importer.yaml:4:5: error: cannot read import 'lib/unit\0.yaml': the path holds a NUL byte, which no file name can";
+  await expectDiagnostics(dir, 'importer.yaml', [nul]);
+  const exported = await cli(['export', 'importer.yaml', '--out', join(dir, 'out'), '--cache', join(dir, 'cache')], dir);
+  assertClean(exported, 1);
+  assert.equal(exported.stderr, `${nul}\n1 problem found\n`);
   writeFileSync(join(dir, 'importer.yaml'), `${HEAD}imports:\n  - ''\nnodes: {}\n`);
   await expectDiagnostics(dir, 'importer.yaml', ['importer.yaml:4:5: error: an import must name a pipeline file; this path is empty']);
 });
@@ -173,6 +177,16 @@ test('a UTF-8 byte-order mark shifts no column', async () => {
   writeFileSync(join(dir, 'bom.yaml'), `\uFEFF${text}`);
   await expectDiagnostics(dir, 'plain.yaml', ["plain.yaml:1:14: error: key 'sparsegraph' must be 1, got number 2"]);
   await expectDiagnostics(dir, 'bom.yaml', ["bom.yaml:1:14: error: key 'sparsegraph' must be 1, got number 2"]);
+});
+
+test('a byte-order mark anywhere but the first character is refused where it is', async () => {
+  const dir = scratchDir();
+  // Two marks: the file saved twice by an editor that adds one; the second would start the first key.
+  writeFileSync(join(dir, 'two.yaml'), `\uFEFF\uFEFF${HEAD}nodes: {}\n`);
+  writeFileSync(join(dir, 'inside.yaml'), `${HEAD}description: "a\uFEFFb"\nnodes: {}\n`);
+  const invisible = 'it is invisible, and only the first character of a file may be one; delete it';
+  await expectDiagnostics(dir, 'two.yaml', [`two.yaml:1:1: error: a second byte-order mark (U+FEFF) after the first: ${invisible}`]);
+  await expectDiagnostics(dir, 'inside.yaml', [`inside.yaml:3:16: error: a byte-order mark (U+FEFF) after the start of the file: ${invisible}`]);
 });
 
 test('UTF-16 and UTF-32, with or without a byte-order mark, are named and refused', async () => {
@@ -308,12 +322,21 @@ test('more values than a file may write are refused while it is read', () => {
   const text = `a: [${'1,'.repeat(1_000_000)}1]\n`;
   const { doc, problems } = parseYamlDocument(text);
   assert.equal(doc, undefined);
-  assert.deepEqual(problems.map((p) => p.message), ['YAML size: more than 1,000,000 values; a pipeline file may hold at most that many']);
+  assert.deepEqual(problems.map((p) => p.message), ['YAML size: more than 1,000,000 values (counting the commas between them); a pipeline file may hold at most that many']);
   // Comments and line breaks are tokens the parser keeps too.
   const comments = parseYamlDocument(`a: 1\n${'#\n'.repeat(MAX_TOKENS / 2)}`);
   assert.equal(comments.doc, undefined);
   assert.deepEqual(comments.problems.map((p) => p.message), [
     'YAML size: more than 4,000,000 tokens (values, indicators, comments and line breaks); a pipeline file may hold at most that many',
+  ]);
+});
+
+test('a flow list of a million commas is refused while it is read, in a small heap', async () => {
+  // Each comma is an entry (and an error) of yaml's: a million of them took gigabytes to compose.
+  const dir = scratchDir();
+  writeFileSync(join(dir, 'commas.yaml'), `${HEAD}params:\n  p: [${','.repeat(1_000_000)}]\nnodes: {}\n`);
+  await expectDiagnostics(dir, 'commas.yaml', [
+    `commas.yaml:4:1000000: error: YAML size: more than 1,000,000 values (counting the commas between them); a pipeline file may hold at most that many`,
   ]);
 });
 

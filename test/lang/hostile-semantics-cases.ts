@@ -74,6 +74,8 @@ export const hostileCases: readonly HostileCase[] = [
     exit: 2,
     stderr: [`sparsegraph: error: --set s={ __proto__: { polluted: 1 } }: ${reserved}`],
   },
+  // A merge (<<) would carry the key into the map it merges into, where it is not written: refused where it is.
+  { name: 'a merge bringing in __proto__', body: `params:\n  <<: { __proto__: { polluted: 1 } }\n  s: 1\n${init('"${params.s}"')}`, exit: 1, stderr: one(`p.yaml:4:9: error: ${reserved}`) },
   { name: '--set constructor=1', body: `params:\n  s: 3\n${init('"${params.s}"')}`, args: ['--set', 'constructor=1'], exit: 2, stderr: [`sparsegraph: error: --set constructor=1: p.yaml has no param 'constructor'`] },
   { name: '--set toString=2', body: `params:\n  s: 3\n${init('"${params.s}"')}`, args: ['--set', 'toString=2'], exit: 2, stderr: [`sparsegraph: error: --set toString=2: p.yaml has no param 'toString'`] },
   {
@@ -103,6 +105,19 @@ export const hostileCases: readonly HostileCase[] = [
   { name: 'salt .nan', body: init('1', '    salt: .nan\n'), exit: 1, stderr: one(`p.yaml:6:11: error: salt must be a finite number, got number NaN`) },
   { name: 'salt 1e400', body: init('1', '    salt: 1e400\n'), exit: 1, stderr: one(`p.yaml:6:11: error: salt must be a finite number, got number Infinity`) },
   { name: 'salt a map', body: `params:\n  m: { a: 1 }\n${init('1', '    salt: "${params.m}"\n')}`, exit: 1, stderr: one(`p.yaml:8:11: error: salt must be a string or a number, got a map`) },
+  // 1e-400 reads as 0: it and a salt of 0 would share a key.
+  {
+    name: 'salt 1e-400',
+    body: init('1', '    salt: 1e-400\n'),
+    exit: 1,
+    stderr: one(`p.yaml:6:11: error: the number 1e-400 is too small for a double (it reads as 0): non-zero numbers must be at least 2.2250738585072014e-308 in size, or two different ones would share a key; write 0 or a larger number`),
+  },
+  {
+    name: 'a subnormal param',
+    body: `params:\n  s: 4.9e-324\n${init('1')}`,
+    exit: 1,
+    stderr: one(`p.yaml:4:6: error: the number 4.9e-324 is too small for a double (it reads as 5e-324): non-zero numbers must be at least 2.2250738585072014e-308 in size, or two different ones would share a key; write 0 or a larger number`),
+  },
   { name: 'unused param -.inf', body: `params:\n  s: -.inf\n${init('1')}`, exit: 1, stderr: one(`p.yaml:4:6: error: param 's' must be a finite number, got number -Infinity`) },
   {
     name: 'nested param 2^53',
@@ -114,6 +129,28 @@ export const hostileCases: readonly HostileCase[] = [
   { name: 'foreach value .nan', body: init('"${item}"', '    foreach: [1, .nan]\n'), exit: 1, stderr: one(`p.yaml:6:18: error: foreach value must be a finite number, got number NaN`) },
   { name: 'defaults seed 1e400', body: `defaults:\n  init: { seed: 1e400 }\nnodes:\n  a:\n    kind: init\n    with: { arch: lenet300 }\n`, exit: 1, stderr: one(`p.yaml:4:17: error: parameter 'seed' must be a finite number, got number Infinity`) },
   { name: '--set s=1e400', body: `params:\n  s: 1\n${init('"${params.s}"')}`, args: ['--set', 's=1e400'], exit: 2, stderr: [`sparsegraph: error: --set s=1e400: the value must be a finite number, got number Infinity`] },
+  // --set values are read by the same bounded parser as files.
+  {
+    name: '--set a value that contains itself',
+    body: `params:\n  s: 1\n${init('"${params.s}"')}`,
+    args: ['--set', 's=&a [*a]'],
+    exit: 2,
+    stderr: ['sparsegraph: error: --set s=&a [*a]: YAML aliases: *a is inside the value anchored &a, which would contain itself'],
+  },
+  {
+    name: '--set a value 50,000 lists deep',
+    body: `params:\n  s: 1\n${init('"${params.s}"')}`,
+    args: ['--set', `s=${'['.repeat(50_000)}${']'.repeat(50_000)}`],
+    exit: 2,
+    stderr: [`sparsegraph: error: --set s=${'['.repeat(95)}...: YAML nesting: maps and lists nest deeper than 100 levels here; a pipeline file may nest at most 100`],
+  },
+  {
+    name: '--set s=1e-400',
+    body: `params:\n  s: 1\n${init('"${params.s}"')}`,
+    args: ['--set', 's=1e-400'],
+    exit: 2,
+    stderr: ['sparsegraph: error: --set s=1e-400: the number 1e-400 is too small for a double (it reads as 0): non-zero numbers must be at least 2.2250738585072014e-308 in size, or two different ones would share a key; write 0 or a larger number'],
+  },
   {
     name: '--set s=2^53 + 1',
     body: `params:\n  s: 1\n${init('"${params.s}"')}`,
@@ -155,6 +192,12 @@ export const hostileCases: readonly HostileCase[] = [
     body: `params:\n${range(10000).map((i) => (i === 9999 ? '  p9999: 1' : `  p${i}: "\${params.p${i + 1}}"`)).join('\n')}\n${init('"${params.p0}"')}`,
     exit: 1,
     stderr: one(`p.yaml:103:8: error: params refer to params in a chain longer than 100: p99 -> p100 -> ...; write a value directly somewhere along it`),
+  },
+  {
+    name: 'a cycle of 300 params, longer than a chain may be',
+    body: `params:\n${range(300).map((i) => (i === 0 ? '  p0: "${params.p299}"' : `  p${i}: "\${params.p${i - 1}}"`)).join('\n')}\nnodes: {}\n`,
+    exit: 1,
+    stderr: one(`p.yaml:4:7: error: params refer to each other in a cycle of more than 100 params: p0 -> p299 -> p298 -> ... -> p0`),
   },
   { name: 'a cycle of params', body: `params:\n  a: "\${params.b}"\n  b: "\${params.c}"\n  c: "\${params.a}"\nnodes: {}\n`, exit: 1, stderr: one(`p.yaml:4:6: error: params refer to each other in a cycle: a -> b -> c -> a`) },
 
