@@ -12,7 +12,7 @@ import { KEEP_BYTES, type Outcome } from './spawn.js';
  * is a stack frame, an engine error name or message, or Node's own fatal report.
  */
 const INTERNALS: readonly [RegExp, string][] = [
-  [/\n\s+at \S|^\s+at .+:\d+:\d+\)?$/m, 'a stack frame'],
+  [/(\n|\\n)\s+at \S|^\s+at .+:\d+:\d+\)?$/m, 'a stack frame'],
   [/internal error/i, "'internal error'"],
   [/\b(TypeError|RangeError|ReferenceError|SyntaxError|EvalError|URIError)\b/, 'a JavaScript error name'],
   [/Maximum call stack/i, 'a stack overflow'],
@@ -57,8 +57,10 @@ export function problemsOf(c: HostileCase, run: Run, timeoutMs: number): string[
   if (outcome.overflowed) problems.push(`printed more than ${KEEP_BYTES / 1024 / 1024} MiB`);
   else if (outcome.code === null) problems.push(`killed by ${outcome.signal}`);
   else if (!allowed.includes(outcome.code as Exit)) problems.push(`exit ${outcome.code}, expected ${allowed.join(' or ')}`);
+  // stdout too when the run failed: a JSON document's messages are read by people as well.
+  const shown = outcome.code === 0 ? outcome.stderr : `${outcome.stderr}\n${outcome.stdout}`;
   for (const [pattern, what] of INTERNALS) {
-    const hit = pattern.exec(outcome.stderr) ?? (run.json ? null : pattern.exec(outcome.stdout));
+    const hit = pattern.exec(shown);
     if (hit) problems.push(`${what} in the output: ${JSON.stringify(hit[0].trim().slice(0, 80))}`);
   }
   if (outcome.timedOut || outcome.code === null) return problems;
@@ -114,7 +116,8 @@ export function acceptedProblems(c: HostileCase, planJson: string): string[] {
     if (keys.size !== nodes.length) problems.push(`${nodes.length} instances share ${keys.size} key(s): different inputs collapsed into one key`);
   }
   for (const p of want.params ?? []) {
-    const node = nodes.find((n) => n.id === p.id);
+    // `NODE*` names the first instance of NODE, whatever its sweep coordinates.
+    const node = p.id.endsWith('*') ? nodes.find((n) => n.id.startsWith(p.id.slice(0, -1))) : nodes.find((n) => n.id === p.id);
     const got = node?.components?.params?.[p.name];
     if (!node) problems.push(`no instance '${p.id}' in the plan`);
     else if (JSON.stringify(got) !== JSON.stringify(p.value)) problems.push(`${p.id}: param ${p.name} is ${JSON.stringify(got)}, expected ${JSON.stringify(p.value)}`);

@@ -4,7 +4,7 @@
  * CR-only lines, invalid UTF-8).
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Exit, Family, HostileCase } from './case.js';
 
@@ -215,6 +215,21 @@ function pathCases(): HostileCase[] {
       mkdirSync(join(d, 'lib'));
       sparse(join(d, 'lib/sparse.yaml'), 1024 * 1024 * MiB);
     }, { timeoutMs: 30_000 }),
+    argvCase('long-path-pipeline', 'a pipeline path longer than the system allows', 1, () => {}, () => ['validate', `${'a'.repeat(5000)}.yaml`]),
+    importing('long-path-import', 'an import path longer than the system allows', `${'a'.repeat(5000)}.yaml`, () => {}),
+    argvCase('dash-pipeline', "'-' as the pipeline, as if it read stdin", [1, 2], () => {}, () => ['validate', '-']),
+    // Root reads a mode-000 file anyway: then it is a valid pipeline; anyone else is refused, by name.
+    gen('chmod-000-pipeline', F, 'a pipeline file with mode 000', [0, 1], (d) => {
+      write(d, 'pipeline.yaml', ok('locked'));
+      chmodSync(join(d, 'pipeline.yaml'), 0);
+    }),
+    gen('chmod-000-import', F, 'an import with mode 000', [0, 1], (d) => {
+      write(d, 'lib/unit.yaml', `${HEAD('unit')}nodes:\n  other:\n    kind: init\n`);
+      chmodSync(join(d, 'lib/unit.yaml'), 0);
+      write(d, 'pipeline.yaml', `${HEAD('locked-import')}imports: [lib/unit.yaml]\n${INIT}`);
+    }),
+    gen('valid-json-pipeline', F, 'a pipeline written as JSON (which is YAML)', 0, (d) =>
+      write(d, 'pipeline.yaml', JSON.stringify({ sparsegraph: 1, name: 'json', nodes: { init: { kind: 'init', with: { seed: 4 } } } })), { accepted: { params: [{ id: 'init', name: 'seed', value: 4 }] } }),
     gen('valid-absolute-import', F, 'an absolute import of a good file', 0, (d) => {
       write(d, 'lib/unit.yaml', `${HEAD('unit')}nodes:\n  other:\n    kind: init\n`);
       write(d, 'pipeline.yaml', `${HEAD('abs')}imports:\n  - ${JSON.stringify(join(d, 'lib/unit.yaml'))}\n${INIT}`);
@@ -268,6 +283,8 @@ function encodingCases(): HostileCase[] {
     located('tab-before-error', 'a tab inside a flow map before the error', marked(`${HEAD('tab')}${INIT}    with: {\tstream: "a",\tseed: @@"x" }\n`)),
     gen('tab-indentation', F, 'tabs used for indentation', 1, (d) => write(d, 'pipeline.yaml', `${HEAD('tabs')}nodes:\n\tinit:\n\t\tkind: init\n`)),
     located('zero-width-space-node-id', 'a zero-width space hidden in a node id', marked(`${HEAD('zwsp')}nodes:\n  @@in\u200Bit:\n    kind: init\n`)),
+    located('long-line-before-error', 'an error after 100,000 characters on its line', bad('x'.repeat(100_000))),
+    located('emoji-key-error', 'an emoji in a param name: the column of the key', marked(`${HEAD('key')}params:\n  ok: 1\n  @@🧪x: 1\n${INIT}`)),
     gen('valid-emoji-description', F, 'emoji and CJK in a description and a stream name', 0, (d) =>
       write(d, 'pipeline.yaml', `${HEAD('emoji')}description: "🧪 実験"\n${INIT}    with: { stream: "🧪" }\n`), { accepted: { params: [{ id: 'init', name: 'stream', value: '🧪' }] } }),
     gen('valid-bom-import', F, 'an imported file that starts with a BOM', 0, (d) => {

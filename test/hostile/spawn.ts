@@ -39,6 +39,7 @@ export function runCli(args: readonly string[], options: { cwd: string; timeoutM
         NO_COLOR: '1',
         SPARSEGRAPH_KINDS: '',
         SPARSEGRAPH_CACHE: '',
+        SPARSEGRAPH_DEBUG: '',
         ...options.env,
         NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}`,
       },

@@ -9,7 +9,7 @@
  *   # says: unknown param    (a regular expression, case-insensitive)
  *   # args: --set a=1    (arguments after the file, split on spaces)
  *   # commands: validate plan
- *   # accepted: instances=2 distinct-keys param=init:seed=5
+ *   # accepted: instances=2 distinct-keys param=init:seed=5   (init*: its first instance)
  *
  * Files under cases/lib/ are only imported by the cases; the whole folder is copied beside each case.
  */
