@@ -1,7 +1,13 @@
 /**
  * Garbage collection: keep what the given pipelines need (their keys, computed by the executor), what
- * people pinned, and everything those were computed from; remove every other result, stale in-progress
- * state and unreferenced blob; then compact the store so that its file shrinks on disk.
+ * people pinned, what runs still in progress may read or write, and everything those were computed
+ * from; remove every other result, stale in-progress state and unreferenced blob; then compact the
+ * store so that its file shrinks on disk.
+ *
+ * Runs in progress count as roots because nothing else names their fresh results: a result a run has
+ * just stored is in no kept pipeline and in no last-run record yet (those are written as each node ends,
+ * and gc never reads them anyway), so without this a gc in another process would delete it under the
+ * run, which would then compute it again for its consumers.
  */
 import type { NodeKey } from '../core/brand.js';
 import { reachableFrom } from './reachability.js';
@@ -12,7 +18,7 @@ export interface GcOptions {
   readonly roots: readonly NodeKey[];
   /**
    * Only results (and in-progress states) older than this many ms may go; younger ones are kept with
-   * what they came from. Protects results another process is producing right now for another pipeline.
+   * what they came from. (Runs in progress need no cut-off: their keys are kept while they run.)
    */
   readonly olderThan?: number;
   /** Report what would go and how many bytes, change nothing. */
@@ -68,6 +74,7 @@ export function planSweep(view: SweepView, options: Pick<GcOptions, 'roots' | 'o
   const seeds = [
     ...options.roots,
     ...view.pins.map((p) => p.key),
+    ...view.running,
     ...view.results.filter((r) => young(r.createdAt)).map((r) => r.key),
   ];
   const keep = reachableFrom(seeds, (key) => inputs.get(key));

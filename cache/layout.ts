@@ -26,6 +26,10 @@ export const TABLES = {
   blobInfo: 'blob-info',
   /** NodeKey -> ClaimRecord: who is computing a key right now. */
   claims: 'claims',
+  /** Holder id -> RunRecord: executor runs in progress, whose keys gc keeps (they have no last run yet). */
+  runs: 'runs',
+  /** Holder id -> RunKeys of that run: written once, apart from the heartbeats of its RunRecord. */
+  runKeys: 'run-keys',
   /** NodeKey -> StoredProgress: the in-progress state of a long node. */
   progress: 'progress',
   /** lastRunKey(scope, nodeId) -> StoredLastRun. */
@@ -116,15 +120,44 @@ export interface BlobInfo {
   readonly xxh64?: string;
 }
 
-export interface ClaimRecord {
-  /** Unique per claim: host, pid, thread id and random bytes. */
+/**
+ * Where the thread holding a claim or a run lives, in terms the kernel can check (Linux /proc): see
+ * liveness.ts. Added without a format bump: a record without it (older build, or a host without /proc)
+ * is judged by pid and heartbeat as before, and an older build ignores it.
+ */
+export interface ThreadMark {
+  /** This boot and pid namespace: only readers with the same scope can interpret pid, tid and start. */
+  readonly scope: string;
+  readonly pid: number;
+  /** The OS thread id (not Node's threadId). */
+  readonly tid: number;
+  /** The thread's start time in clock ticks since boot (proc(5) stat field 22): tells a reused tid apart. */
+  readonly start: number;
+}
+
+/** Who holds a claim or a run, and how a reader tells whether the holder still lives (liveness.ts). */
+export interface HolderRecord {
+  /** Unique per claim or run: host, pid, thread id and random bytes. */
   readonly owner: string;
   readonly host: string;
   readonly pid: number;
   readonly threadId: number;
-  readonly claimedAt: number;
-  /** Refreshed by the owner every heartbeat; a claim not refreshed for `claimStaleMs` is abandoned. */
+  readonly thread?: ThreadMark;
+  /** Refreshed by the owner every heartbeat; only decides for holders the reader cannot check otherwise. */
   readonly heartbeatAt: number;
+}
+
+export interface ClaimRecord extends HolderRecord {
+  readonly claimedAt: number;
+}
+
+export interface RunRecord extends HolderRecord {
+  readonly startedAt: number;
+}
+
+export interface RunKeys {
+  /** What the run may read or write: its planned keys and their direct inputs. */
+  readonly keys: readonly NodeKey[];
 }
 
 export interface StoredLastRun {
@@ -164,4 +197,6 @@ export interface HolderFile {
   readonly pid: number;
   readonly threadId: number;
   readonly since: string;
+  /** The holder's process (its main thread's mark, where /proc gives one): tells a reused pid apart. */
+  readonly process?: ThreadMark;
 }

@@ -7,7 +7,6 @@
  * - BlobInfo.xxh64, when present, is the checksum of the blob's correct bytes (computed from bytes whose
  *   sha256 is the digest: freshly encoded, imported and verified, or verified on load).
  */
-import { threadId } from 'node:worker_threads';
 import type { Digest, NodeKey } from '../core/brand.js';
 import type { HostTensor } from '../core/values.js';
 import type { Backend, RawTable } from './backend.js';
@@ -21,12 +20,14 @@ import {
   type BlobInfo,
   type ClaimRecord,
   type PinValue,
+  type RunKeys,
+  type RunRecord,
   type StoredLastRun,
   type StoredProgress,
   type StoredResult,
   type TableName,
 } from './layout.js';
-import { HOST, holderAlive, newHolderId, sleep } from './liveness.js';
+import { defaultClaimStaleMs, holderRecord, newHolderId, sleep, stillHolds } from './liveness.js';
 import { packValue, unpackValue } from './record-codec.js';
 import {
   CorruptEntryError,
@@ -52,11 +53,13 @@ import {
 import { joinTree, manifestDigests, splitTree } from './tree-codec.js';
 
 export interface StoreOptions {
-  /** How often the owner of a claim refreshes it, in ms. Default 2000. */
+  /** How often the owner of a claim or run refreshes it, in ms. Default a tenth of claimStaleMs, at most 2000. */
   readonly claimHeartbeatMs?: number;
   /**
-   * A claim not refreshed for this long (ms) is abandoned and may be taken over, even when its pid is
-   * alive (a crashed worker thread, a claim from another host). Default 30000.
+   * A claim (or run) not refreshed for this long (ms) is abandoned and may be taken over, but only when
+   * its holder cannot be checked otherwise (another host; see `stillHolds` in liveness.ts): a holder
+   * thread that the kernel says is alive keeps its claim however old its heartbeat. Default
+   * SPARSEGRAPH_CLAIM_STALE_MS, else 30000.
    */
   readonly claimStaleMs?: number;
   /** How often a waiting `claim` looks again, in ms, unless the call says otherwise. Default 100. */
@@ -71,7 +74,8 @@ export interface StoreOptions {
   readonly durable?: boolean;
 }
 
-interface OwnedClaim {
+/** A claim or run this handle holds, with the timer of its heartbeat. */
+interface Held {
   readonly owner: string;
   readonly timer: NodeJS.Timeout;
 }
@@ -95,13 +99,16 @@ export class StoreCore implements CacheStore {
   readonly #encoding: EncodeOptions;
   readonly #durable: boolean;
   #state: 'open' | 'compacting' | 'closed' = 'open';
-  readonly #owned = new Map<NodeKey, OwnedClaim>();
+  readonly #owned = new Map<NodeKey, Held>();
+  /** Runs in progress registered through this handle, by holder id (`beginRun`). */
+  readonly #runs = new Map<string, Held>();
   readonly #pending = new Set<Promise<unknown>>();
 
   protected constructor(backend: Backend, options: StoreOptions = {}) {
     this.#backend = backend;
-    this.#heartbeatMs = options.claimHeartbeatMs ?? 2000;
-    this.#staleMs = options.claimStaleMs ?? 30_000;
+    this.#staleMs = options.claimStaleMs ?? defaultClaimStaleMs();
+    // Several beats per stale period, so that one late beat never makes a live claim look abandoned.
+    this.#heartbeatMs = options.claimHeartbeatMs ?? Math.min(2000, Math.ceil(this.#staleMs / 10));
     this.#pollMs = options.claimPollMs ?? 100;
     this.#encoding = options.encoding ?? {};
     this.#durable = options.durable ?? true;
@@ -194,7 +201,7 @@ export class StoreCore implements CacheStore {
           const existing = this.#get<ClaimRecord>(TABLES.claims, key);
           if (existing !== undefined && this.#claimLive(existing)) return 'busy' as const;
           const now = Date.now();
-          const record: ClaimRecord = { owner, host: HOST, pid: process.pid, threadId, claimedAt: now, heartbeatAt: now };
+          const record: ClaimRecord = { ...holderRecord(owner, now), claimedAt: now };
           this.#table(TABLES.claims).put(key, packValue(record));
           return 'owner' as const;
         }, false);
@@ -206,28 +213,43 @@ export class StoreCore implements CacheStore {
   }
 
   #claimLive(claim: ClaimRecord): boolean {
-    return holderAlive(claim) && Date.now() - claim.heartbeatAt <= this.#staleMs;
+    return stillHolds(claim, this.#staleMs, Date.now());
   }
 
   /** Starts the heartbeat of a claim this handle now owns; returns its release function. */
   #own(key: NodeKey, owner: string): () => void {
-    const timer = setInterval(() => {
-      if (this.#state !== 'open') return;
-      this.#track(this.#backend.write(() => {
-        const current = this.#get<ClaimRecord>(TABLES.claims, key);
-        if (current?.owner === owner) this.#table(TABLES.claims).put(key, packValue({ ...current, heartbeatAt: Date.now() }));
-      }, { durable: false })).catch(() => undefined);
-    }, this.#heartbeatMs);
-    timer.unref();
-    this.#owned.set(key, { owner, timer });
+    this.#owned.set(key, { owner, timer: this.#heartbeat(TABLES.claims, key, owner) });
     return () => {
       if (this.#owned.get(key)?.owner !== owner) return;
       this.#forgetClaim(key);
-      if (this.#state === 'closed') return;
-      this.#track(this.#backend.write(() => {
-        if (this.#get<ClaimRecord>(TABLES.claims, key)?.owner === owner) this.#table(TABLES.claims).remove(key);
-      }, { durable: false })).catch(() => undefined);
+      if (this.#state !== 'closed') this.#removeHeld(TABLES.claims, key, owner);
     };
+  }
+
+  /**
+   * Refreshes `heartbeatAt` of the record `key` in `table` (a claim or run) while `owner` holds it. It
+   * runs on the holder's event loop, so a long synchronous step stops it: on this host liveness is judged
+   * by the holder's thread instead (`stillHolds`), and the heartbeat only serves readers that cannot.
+   */
+  #heartbeat(table: typeof TABLES.claims | typeof TABLES.runs, key: string, owner: string): NodeJS.Timeout {
+    const timer = setInterval(() => {
+      if (this.#state !== 'open') return;
+      this.#track(this.#backend.write(() => {
+        const current = this.#get<ClaimRecord | RunRecord>(table, key);
+        if (current?.owner === owner) this.#table(table).put(key, packValue({ ...current, heartbeatAt: Date.now() }));
+      }, { durable: false })).catch(() => undefined);
+    }, this.#heartbeatMs);
+    timer.unref();
+    return timer;
+  }
+
+  /** Removes a claim or run record (a run with its keys) if `owner` still holds it (not waited for: close() waits). */
+  #removeHeld(table: typeof TABLES.claims | typeof TABLES.runs, key: string, owner: string): void {
+    this.#track(this.#backend.write(() => {
+      if (this.#get<ClaimRecord | RunRecord>(table, key)?.owner !== owner) return;
+      this.#table(table).remove(key);
+      if (table === TABLES.runs) this.#table(TABLES.runKeys).remove(key);
+    }, { durable: false })).catch(() => undefined);
   }
 
   #forgetClaim(key: NodeKey): void {
@@ -235,6 +257,31 @@ export class StoreCore implements CacheStore {
     if (owned === undefined) return;
     clearInterval(owned.timer);
     this.#owned.delete(key);
+  }
+
+  // ---------------------------------------------------------------------------------------- runs
+
+  async beginRun(keys: readonly NodeKey[]): Promise<() => void> {
+    const owner = newHolderId();
+    const now = Date.now();
+    const record = packValue({ ...holderRecord(owner, now), startedAt: now } satisfies RunRecord);
+    // Apart from the record, so that a heartbeat rewrites a few bytes however large the plan.
+    const runKeys = packValue({ keys: [...new Set(keys)] } satisfies RunKeys);
+    // Committed before any result of the run exists: a sweep that sees one of them sees the run too.
+    await this.#write(() => {
+      this.#table(TABLES.runKeys).put(owner, runKeys);
+      this.#table(TABLES.runs).put(owner, record);
+    }, false);
+    this.#runs.set(owner, { owner, timer: this.#heartbeat(TABLES.runs, owner, owner) });
+    return () => this.#endRun(owner);
+  }
+
+  #endRun(owner: string): void {
+    const run = this.#runs.get(owner);
+    if (run === undefined) return;
+    clearInterval(run.timer);
+    this.#runs.delete(owner);
+    if (this.#state !== 'closed') this.#removeHeld(TABLES.runs, owner, owner);
   }
 
   // ------------------------------------------------------------------------------------ progress
@@ -417,11 +464,19 @@ export class StoreCore implements CacheStore {
         const claim = this.#get<ClaimRecord>(TABLES.claims, k);
         return claim !== undefined && this.#claimLive(claim);
       });
+      const running = new Set<NodeKey>();
+      const deadRuns: string[] = [];
+      for (const id of this.#table(TABLES.runs).keys()) {
+        const run = this.#get<RunRecord>(TABLES.runs, id);
+        if (run !== undefined && stillHolds(run, this.#staleMs, Date.now())) this.#get<RunKeys>(TABLES.runKeys, id)?.keys.forEach((k) => running.add(k));
+        else deadRuns.push(id);
+      }
       const plan = select({
         results: [...results.values()].map((r) => ({ key: r.key, createdAt: r.createdAt, inputs: r.provenance.inputs })),
         progress: [...progress.values()].map((p) => ({ key: p.key, savedAt: p.savedAt })),
         pins: this.pins(),
         liveClaims,
+        running: [...running],
       });
       const removeResults = new Set(plan.removeResults.filter((k) => results.has(k)));
       const removeProgress = new Set(plan.removeProgress.filter((k) => progress.has(k)));
@@ -446,6 +501,11 @@ export class StoreCore implements CacheStore {
         if (apply) this.#dropBlob(digest);
       }
       if (apply) {
+        // A run whose holder died (kill -9) never ends: its record goes here.
+        for (const id of deadRuns) {
+          this.#table(TABLES.runs).remove(id);
+          this.#table(TABLES.runKeys).remove(id);
+        }
         for (const k of removeResults) this.#table(TABLES.results).remove(k);
         for (const k of removeProgress) this.#table(TABLES.progress).remove(k);
         // Repair reference counts (they only drift if a bug or a foreign tool wrote the store).
@@ -464,6 +524,7 @@ export class StoreCore implements CacheStore {
   async compact(): Promise<CompactOutcome> {
     this.#assertOpen();
     if (this.#owned.size > 0) return { compacted: false, reason: `this store handle owns ${this.#owned.size} claim(s)` };
+    if (this.#runs.size > 0) return { compacted: false, reason: `this store handle has ${this.#runs.size} run(s) in progress` };
     await this.#idle();
     this.#state = 'compacting';
     try {
@@ -478,10 +539,9 @@ export class StoreCore implements CacheStore {
     for (const key of [...this.#owned.keys()]) {
       const owner = this.#owned.get(key)!.owner;
       this.#forgetClaim(key);
-      this.#track(this.#backend.write(() => {
-        if (this.#get<ClaimRecord>(TABLES.claims, key)?.owner === owner) this.#table(TABLES.claims).remove(key);
-      }, { durable: false })).catch(() => undefined);
+      this.#removeHeld(TABLES.claims, key, owner);
     }
+    for (const owner of [...this.#runs.keys()]) this.#endRun(owner);
     await this.#idle();
     this.#state = 'closed';
     await this.#backend.close();

@@ -93,6 +93,12 @@ export interface ResultStore {
    * (across threads and processes) owns a key at once; a claim left by a dead process is taken over.
    */
   claim(key: NodeKey, options?: { signal?: AbortSignal; pollMs?: number }): Promise<Claim>;
+  /**
+   * Registers a run in progress that may read or write `keys`. Until the returned function ends it (or
+   * its holder dies), gc keeps those keys and what they came from: the run's fresh results are named by
+   * no kept pipeline yet. End it only after the run's last-run records are written.
+   */
+  beginRun(keys: readonly NodeKey[]): Promise<() => void>;
 
   /** In-progress state of a long node (e.g. a training checkpoint per epoch), to resume after a kill. */
   saveProgress(key: NodeKey, state: Record<string, unknown>): Promise<void>;
@@ -203,6 +209,8 @@ export interface SweepView {
   readonly pins: readonly PinRecord[];
   /** Keys some live owner is computing right now. */
   readonly liveClaims: readonly NodeKey[];
+  /** Keys that runs in progress with a live holder may read or write (`beginRun`). */
+  readonly running: readonly NodeKey[];
 }
 
 /** What a sweep should remove; every blob no longer referenced afterwards goes too. */

@@ -174,9 +174,17 @@ interface RunFlags {
   backend?: string;
 }
 
+/**
+ * Worker threads or accelerator slots beyond this buy nothing but memory (each worker loads a tensor
+ * backend); a larger count is a typo, not a plan.
+ */
+const MAX_COUNT = 256;
+
 function parseCount(value: string, flag: string): number {
+  // Number('') and Number(' ') are 0, and Number('1e3') is 1000: only plain digits are a count.
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} expects a whole number, got '${value}'`);
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} expects a whole number, got '${value}'`);
+  if (n > MAX_COUNT) throw new UsageError(`${flag} ${value}: at most ${MAX_COUNT}`);
   return n;
 }
 
@@ -232,7 +240,8 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
     const written = hasFigures && !report.aborted ? await writeReportOf(graph, store) : undefined;
     if (opts.json) {
       const { executed, cached, failed, skipped, recomputed, aborted } = report;
-      printJson({ executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}), ...(aborted ? { aborted } : {}) });
+      const ok = failed.length === 0 && skipped.length === 0 && !aborted;
+      printJson({ ok, executed, cached, failed, skipped, ...(recomputed.length > 0 ? { recomputed } : {}), ...(aborted ? { aborted } : {}) });
     }
     else {
       const summary = `${report.executed.length} executed, ${report.cached.length} cached, ${report.failed.length} failed, ${report.skipped.length} skipped`;
@@ -279,11 +288,27 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) return fail(e.message, EXIT.usage);
     const expected = expectedFailure(e);
     if (expected) return fail(expected, EXIT.failure);
-    // Anything else is a bug in sparsegraph, not a problem in the user's input; keep the stack for a report.
-    process.stderr.write(`sparsegraph: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return EXIT.failure;
+    return internalError(e, json);
   }
 }
 
+/**
+ * Anything not foreseen is a bug in sparsegraph, not a problem in the user's input. The user gets one
+ * line and the way to a bug report (the stack only on request, as DVC's `-v` or npm's log do), and a
+ * script asking for JSON still gets a JSON document.
+ */
+function internalError(e: unknown, json: boolean): number {
+  const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  if (json) printJson({ ok: false, error: message, internal: true });
+  const debug = process.env['SPARSEGRAPH_DEBUG'];
+  const detail = debug && e instanceof Error && e.stack ? `\n${e.stack}` : '\n(this is a bug in sparsegraph; SPARSEGRAPH_DEBUG=1 prints where it happened)';
+  process.stderr.write(`sparsegraph: internal error: ${message}${detail}\n`);
+  return EXIT.internal;
+}
+
+// An error escaping every await (an event handler, a stream) ends the same way as one main() catches.
+const json = process.argv.includes('--json');
+process.on('uncaughtException', (e) => process.exit(internalError(e, json)));
+process.on('unhandledRejection', (e) => process.exit(internalError(e, json)));
 const code = await main(process.argv);
 process.exitCode = code;

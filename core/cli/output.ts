@@ -12,6 +12,8 @@ export const EXIT = {
   ok: 0,
   failure: 1,
   usage: 2,
+  /** sysexits' EX_SOFTWARE: a bug in sparsegraph, never the user's input, so scripts can tell them apart. */
+  internal: 70,
   /** The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM). */
   signalled: (signal: NodeJS.Signals) => 128 + (os.constants.signals[signal] ?? 2),
 } as const;

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import PQueue from 'p-queue';
+import { inputKeys } from '../../cache/reachability.js';
 import type { ResultStore } from '../../cache/store.js';
 import type { NodeKey } from '../brand.js';
 import type { KeyedInstance, ValidGraph } from '../lang/analyze.js';
@@ -12,6 +13,7 @@ import { upstreamIds } from '../lang/expand.js';
 import type { ProgressEvent } from '../node-def.js';
 import { lastRunOf, type PlanEntry } from '../plan.js';
 import { DeviceSlots } from './device-slots.js';
+import { inputKeyMap } from './run-task.js';
 import type { RunHooks, Runner, Task } from './runner.js';
 
 export type ExecutionEvent =
@@ -132,6 +134,9 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
   const runClaimed = async (instance: KeyedInstance, force: boolean): Promise<Result> => {
     if (signal.aborted) return { ok: false, error: 'aborted' };
     const started = Date.now();
+    // The claim is this thread's, on behalf of whichever runner computes: a pool worker that crashes
+    // fails its task and the claim is released below; with the inline runner the task blocks this very
+    // thread, whose liveness (not its stalled heartbeat) keeps the claim (stillHolds in liveness.ts).
     const claim = await store.claim(instance.key, { signal });
     if (claim.status === 'done' && !force) {
       finish(instance.id, 'cached', started);
@@ -184,10 +189,18 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
     return pending;
   };
 
-  // On abort, queued tasks are not cleared (p-queue would leave their promises pending forever): they
-  // start, see the signal and return at once.
-  await Promise.all(graph.instances.filter((i) => planned.has(i.id)).map(visit));
-  await queue.onIdle();
+  const instances = graph.instances.filter((i) => planned.has(i.id));
+  // Until every node has ended and recorded its last run, gc (in any process) keeps what this run reads
+  // and writes: its fresh results are named by no kept pipeline yet.
+  const endRun = await store.beginRun(instances.flatMap((i) => [i.key, ...inputKeys(inputKeyMap(i.components.inputs))]));
+  try {
+    // On abort, queued tasks are not cleared (p-queue would leave their promises pending forever): they
+    // start, see the signal and return at once.
+    await Promise.all(instances.map(visit));
+    await queue.onIdle();
+  } finally {
+    endRun();
+  }
   return { ...report, aborted: signal.aborted };
 }
 

@@ -63,7 +63,7 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
       kind: task.kind,
       version: task.version,
       params: task.params,
-      inputs: inputKeys(task.inputs),
+      inputs: inputKeyMap(task.inputs),
       ...(backend ? { backend } : {}),
       libraries: { node: process.version, sparsegraph: packageVersion(), ...(backend ? { tfjs: backend.version } : {}) },
       ...(seed === undefined ? {} : { seed }),
@@ -83,7 +83,8 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
   }
 }
 
-function inputKeys(inputs: Task['inputs']): Record<string, NodeKey | NodeKey[]> {
+/** The keys of a task's inputs by port, as provenance records them. */
+export function inputKeyMap(inputs: Task['inputs']): Record<string, NodeKey | NodeKey[]> {
   const out: Record<string, NodeKey | NodeKey[]> = {};
   for (const [port, ref] of Object.entries(inputs)) out[port] = Array.isArray(ref) ? ref.map((r: GatheredRef) => r.key) : (ref as OutputRef).key;
   return out;

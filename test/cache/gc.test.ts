@@ -29,6 +29,7 @@ const view: SweepView = {
   ],
   pins: [{ key: keyOf('pinned'), label: 'paper', pinnedAt: at(30) }],
   liveClaims: [keyOf('running')],
+  running: [],
 };
 
 describe('gc policy', () => {
@@ -43,6 +44,13 @@ describe('gc policy', () => {
     assert.deepEqual(plan.removeResults, [keyOf('old')]);
     assert.deepEqual(plan.removeProgress, [], 'every progress state was saved within the week');
     assert.deepEqual(planSweep(view, { roots: [keyOf('c')], olderThan: 2 * day }, now).removeProgress, [keyOf('orphan')]);
+  });
+
+  it('keeps what a run in progress may read or write, and what that came from', () => {
+    // 'new' is a fresh result of the run; 'gone' is a key it will write (no result yet).
+    const plan = planSweep({ ...view, running: [keyOf('new'), keyOf('gone')] }, { roots: [keyOf('c')] }, now);
+    assert.deepEqual(plan.removeResults, [keyOf('old')]);
+    assert.deepEqual([...plan.removeProgress].sort(), [keyOf('orphan'), keyOf('fresh')].sort());
   });
 
   it('follows provenance through long chains without recursion', () => {

@@ -14,7 +14,7 @@ import type { NodeKey } from '../../core/brand.js';
 describe('cache layout', () => {
   it('names tables, files and composite keys as it always did', () => {
     assert.equal(FORMAT_VERSION, 1);
-    assert.deepEqual(Object.values(TABLES), ['results', 'blobs', 'blob-info', 'claims', 'progress', 'last-runs', 'pins', 'meta']);
+    assert.deepEqual(Object.values(TABLES), ['results', 'blobs', 'blob-info', 'claims', 'runs', 'run-keys', 'progress', 'last-runs', 'pins', 'meta']);
     assert.deepEqual(FILES, {
       data: 'data.mdb',
       lock: 'lock.mdb',

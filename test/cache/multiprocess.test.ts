@@ -1,10 +1,12 @@
-/** Several processes and threads on one LMDB cache: claims, dead owners, kill -9 atomicity. */
+/** Several processes and threads on one LMDB cache: claims, live and dead owners, runs and gc, kill -9 atomicity. */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import { collectGarbage } from '../../cache/gc.js';
+import { currentThread } from '../../cache/liveness.js';
 import { openStore } from '../../cache/lmdb-store.js';
 import { atomicityOutputs, ATOMICITY_KEYS } from './fixtures/atomicity.js';
 import { keyOf, provenance, rng } from './fixtures/data.js';
@@ -12,6 +14,8 @@ import { tempDir } from './fixtures/lmdb-harness.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/child.js', import.meta.url));
 const dirs: string[] = [];
+/** Threads are told apart from their process only where /proc says which threads exist. */
+const linux = currentThread() !== undefined;
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 function freshDir(): string {
@@ -108,6 +112,71 @@ describe('several processes on one LMDB cache', () => {
     assert.equal(claim.status, 'owner');
     assert.ok(Date.now() - started < 5000);
     await store.put(key, { v: 1 }, provenance('n'));
+    await store.close();
+  });
+
+  it('keeps the claim of a process whose only thread is blocked far past the stale time', { skip: !linux }, async () => {
+    const dir = freshDir();
+    const key = keyOf('blocked-owner');
+    const staleMs = 200;
+    const owner = child('claim-and-block', dir, key, String(8 * staleMs));
+    assert.equal(await owner.line(), 'claimed');
+    const computed = owner.line();
+    const store = await openStore(dir, { claimPollMs: 20, claimStaleMs: staleMs });
+    // The owner's heartbeat cannot run for 8 stale periods; its thread lives, so the claim stays its own.
+    assert.deepEqual(await store.claim(key), { status: 'done' });
+    assert.equal(await computed, 'computed');
+    assert.equal((await owner.exit).code, 0);
+    await store.close();
+  });
+
+  it('keeps the claim of a worker thread blocked synchronously; another thread waits for its result', { skip: !linux }, async () => {
+    const dir = freshDir();
+    const key = keyOf('blocked-thread');
+    const staleMs = 200;
+    const worker = new Worker(new URL('./fixtures/thread-claimer.js', import.meta.url), { workerData: { dir, key, computeMs: 0, blockMs: 8 * staleMs } });
+    const messages: string[] = [];
+    const computed = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: string) => (messages.push(m), m === 'computed' && resolve()));
+      worker.once('error', reject);
+    });
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()));
+    const store = await openStore(dir, { claimPollMs: 20, claimStaleMs: staleMs });
+    assert.deepEqual(await store.claim(key), { status: 'done' });
+    await computed;
+    assert.deepEqual(messages, ['claimed', 'computed']);
+    await store.close();
+  });
+
+  it('takes over at once the claim of a worker thread that died while its process lives', { skip: !linux }, async () => {
+    const dir = freshDir();
+    const key = keyOf('dead-thread');
+    const worker = new Worker(new URL('./fixtures/thread-claimer.js', import.meta.url), { workerData: { dir, key, computeMs: 0, hang: true } });
+    assert.equal(await new Promise((resolve) => worker.once('message', resolve)), 'claimed');
+    // Terminated without closing its store: nothing releases the claim; its heartbeat stops with it.
+    await worker.terminate();
+    // Default stale time (30 s): only the dead thread can explain a prompt takeover.
+    const store = await openStore(dir, { claimPollMs: 20 });
+    const started = Date.now();
+    const claim = await store.claim(key);
+    assert.equal(claim.status, 'owner');
+    assert.ok(Date.now() - started < 5000);
+    if (claim.status === 'owner') claim.release();
+    await store.close();
+  });
+
+  it('keeps the fresh results of a run in progress through gc in another process, until its holder dies', async () => {
+    const dir = freshDir();
+    const key = keyOf('fresh-of-a-run');
+    const run = child('run-and-hang', dir, key);
+    assert.equal(await run.line(), 'stored');
+    const store = await openStore(dir);
+    const during = await collectGarbage(store, { roots: [], compact: false });
+    assert.deepEqual(during.removedResults, [], 'no kept pipeline names it, but its run is in progress');
+    run.process.kill('SIGKILL');
+    assert.equal((await run.exit).signal, 'SIGKILL');
+    const afterwards = await collectGarbage(store, { roots: [], compact: false });
+    assert.deepEqual(afterwards.removedResults, [key], 'a dead run protects nothing');
     await store.close();
   });
 

@@ -61,7 +61,7 @@ test('a bundle exported from one cache lets another re-run the pipeline with zer
   const imported = await cli(['cache', 'import', bundle, '--cache', join(dir, 'b'), '--json']);
   assert.equal((JSON.parse(imported.stdout) as { imported: string[] }).imported.length, 2);
   const rerun = JSON.parse((await cli(['run', file, '--cache', join(dir, 'b'), '--json'])).stdout) as { executed: string[]; cached: string[] };
-  assert.deepEqual(rerun, { executed: [], cached: ['m', 'c'], failed: [], skipped: [] });
+  assert.deepEqual(rerun, { ok: true, executed: [], cached: ['m', 'c'], failed: [], skipped: [] });
   const shown = await cli(['show', 'c', '--pipeline', file, '--cache', join(dir, 'b')]);
   assert.match(shown.stdout, /^c \(test-count-kept v1\)/);
   assert.match(shown.stdout, /\n {2}m \(test-mask v1\)/);

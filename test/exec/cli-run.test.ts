@@ -49,12 +49,13 @@ nodes:
   );
   const first = await cli(['run', file, '--json', '--jobs', '2']);
   assert.equal(first.code, 1);
-  const report = JSON.parse(first.stdout) as { executed: string[]; cached: string[]; failed: { id: string; error: string }[] };
+  const report = JSON.parse(first.stdout) as { ok: boolean; executed: string[]; cached: string[]; failed: { id: string; error: string }[] };
+  assert.equal(report.ok, false);
   assert.deepEqual(report.executed.sort(), ['a', 'b']);
   assert.deepEqual(report.failed, [{ id: 'bad', error: 'loss became NaN at step 12' }]);
   const second = await cli(['run', file, '--json', '--only', 'b']);
   assert.equal(second.code, 0);
-  assert.deepEqual(JSON.parse(second.stdout), { executed: [], cached: ['a', 'b'], failed: [], skipped: [] });
+  assert.deepEqual(JSON.parse(second.stdout), { ok: true, executed: [], cached: ['a', 'b'], failed: [], skipped: [] });
   const plan = await cli(['plan', file, '--json']);
   const nodes = (JSON.parse(plan.stdout) as { nodes: { id: string; status: string; reason: string }[] }).nodes;
   assert.deepEqual(
@@ -212,5 +213,25 @@ test('a worker hands run the dataset fingerprint analysis computed for the key',
     assert.equal(seen.label?.['fingerprint'], d.components.data);
   } finally {
     await store.close();
+  }
+});
+
+test('--jobs and --gpus take plain counts: empty, exponent, negative and huge values are usage errors', async () => {
+  const dir = tempDir();
+  const file = writePipeline(dir, 'p.yaml', 'sparsegraph: 1\nname: counts\nnodes:\n  a: { kind: test-constant, with: { v: 1 } }\n');
+  const cases: [string, string, string][] = [
+    ['--jobs', '', "--jobs expects a whole number, got ''"],
+    ['--jobs', ' ', "--jobs expects a whole number, got ' '"],
+    ['--jobs', '1e9', "--jobs expects a whole number, got '1e9'"],
+    ['--jobs', '-1', "--jobs expects a whole number, got '-1'"],
+    ['--jobs', '0x10', "--jobs expects a whole number, got '0x10'"],
+    ['--jobs', '257', '--jobs 257: at most 256'],
+    ['--gpus', '99999999999999999999', '--gpus 99999999999999999999: at most 256'],
+  ];
+  for (const [flag, value, message] of cases) {
+    const result = await cli(['run', file, '--cache', join(dir, 'cache'), flag, value, '--json']);
+    assert.equal(result.code, 2, `${flag} '${value}'`);
+    assert.deepEqual(JSON.parse(result.stdout), { ok: false, error: message });
+    assert.match(result.stderr, new RegExp(`error: ${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   }
 });

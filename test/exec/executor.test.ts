@@ -284,3 +284,28 @@ test("a task's run receives the dataset fingerprint of its key's data component"
   const seen = (await store.load(d.key))['seen'] as Landscape;
   assert.equal(seen.label?.['fingerprint'], d.components.data);
 });
+
+test('registers the run for gc before it stores anything and ends it after every last run is recorded', async () => {
+  const file = writePipeline(tempDir(), 'p.yaml', CHAIN);
+  const store = new MemoryStore();
+  const graph = graphOf(file);
+  const seen: { keys: readonly string[]; resultsAtStart: number; lastRunsAtEnd: string[] }[] = [];
+  const beginRun = store.beginRun.bind(store);
+  store.beginRun = async (keys) => {
+    const entry = { keys, resultsAtStart: store.keys().length, lastRunsAtEnd: [] as string[] };
+    seen.push(entry);
+    const end = await beginRun(keys);
+    return () => {
+      entry.lastRunsAtEnd = graph.instances.filter((i) => store.lastRun(graph.name, i.id) !== undefined).map((i) => i.id);
+      end();
+    };
+  };
+  const plan = planGraph(graph, store, { only: ['c'] });
+  await execute(graph, plan, { store, runner: new InlineRunner(store, registry, 2) });
+  const key = (id: string) => graph.byId.get(id)!.key;
+  assert.equal(seen.length, 1);
+  // c and what it needs (a, b); a appears again as b's input: the store keeps each key once.
+  assert.deepEqual([...seen[0]!.keys], [key('a'), key('b'), key('a'), key('c'), key('b')]);
+  assert.equal(seen[0]!.resultsAtStart, 0);
+  assert.deepEqual(seen[0]!.lastRunsAtEnd, ['a', 'b', 'c']);
+});
