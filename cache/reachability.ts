@@ -19,7 +19,8 @@ export function reachableFrom(seeds: Iterable<NodeKey>, inputsOf: (key: NodeKey)
     if (seen.has(key)) continue;
     seen.add(key);
     const inputs = inputsOf(key);
-    if (inputs !== undefined) stack.push(...inputKeys(inputs));
+    // One at a time: a spread of a large gather's keys would overflow the call's arguments.
+    if (inputs !== undefined) for (const input of inputKeys(inputs)) stack.push(input);
   }
   return seen;
 }

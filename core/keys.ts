@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { NodeKey } from './brand.js';
+import { unkeyableAt } from './lang/keyable.js';
 import type { Coordinates } from './node-def.js';
 
 /** Bumped only if the encoding below changes; every key changes with it. */
@@ -51,6 +52,10 @@ export function canonicalJson(value: unknown): string {
 
 export function nodeKey(components: KeyComponents): NodeKey {
   const { kind, version, params, inputs, data, file, salt } = components;
+  // Analysis refuses such numbers where they are written (keyable.ts); canonical JSON would hash NaN as
+  // null and 2^53 + 1 as 2^53, so one reaching here is a bug, said as one rather than hashed.
+  const unkeyable = unkeyableAt({ params, inputs, salt });
+  if (unkeyable) throw new Error(`key of a ${kind} instance: ${unkeyable.path.join('.')} ${unkeyable.message}`);
   const body = canonicalJson({
     format: KEY_FORMAT,
     kind,

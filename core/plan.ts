@@ -59,7 +59,7 @@ export function matchInstances(graph: ValidGraph, names: readonly string[]): { m
       (i) =>
         i.id === wanted ||
         i.nodeId === name ||
-        (partial !== undefined && i.nodeId === partial.nodeId && partial.coords.every(([k, v]) => k in i.coords && String(i.coords[k]) === v)),
+        (partial !== undefined && i.nodeId === partial.nodeId && partial.coords.every(([k, v]) => Object.hasOwn(i.coords, k) && String(i.coords[k]) === v)),
     );
     if (hits.length === 0) unknown.push(name);
     for (const h of hits) matched.add(h.id);
@@ -120,11 +120,11 @@ export function whyChanged(now: KeyComponents, last: LastRun | undefined): strin
   const reasons: string[] = [];
   if (last.kind !== now.kind) reasons.push(`kind changed ${last.kind} -> ${now.kind}`);
   else if (last.version !== now.version) reasons.push(`kind '${now.kind}' version changed ${last.version} -> ${now.version}`);
-  reasons.push(...diffParams(last.params, now.params, ''));
+  for (const reason of diffParams(last.params, now.params, '')) reasons.push(reason);
   const ports = new Set([...Object.keys(last.inputs), ...Object.keys(now.inputs)]);
   for (const port of [...ports].sort()) {
-    const before = last.inputs[port];
-    const after = now.inputs[port];
+    const before = Object.hasOwn(last.inputs, port) ? last.inputs[port] : undefined;
+    const after = Object.hasOwn(now.inputs, port) ? now.inputs[port] : undefined;
     if (before === undefined) reasons.push(`input ${port} connected`);
     else if (after === undefined) reasons.push(`input ${port} disconnected`);
     else if (canonicalJson(before) !== canonicalJson(after)) reasons.push(`input ${port} changed`);
@@ -145,8 +145,8 @@ function diffParams(before: unknown, after: unknown, path: string): string[] {
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].sort();
     return keys.flatMap((k) => {
       const sub = path ? `${path}.${k}` : k;
-      if (!(k in before)) return [`parameter ${sub} added (${show(after[k])})`];
-      if (!(k in after)) return [`parameter ${sub} removed (was ${show(before[k])})`];
+      if (!Object.hasOwn(before, k)) return [`parameter ${sub} added (${show(after[k])})`];
+      if (!Object.hasOwn(after, k)) return [`parameter ${sub} removed (was ${show(before[k])})`];
       return diffParams(before[k], after[k], sub);
     });
   }

@@ -119,7 +119,7 @@ function loadUncached(spec: ResolvedDatasetSpec, fingerprint: string): Dataset {
     train = { values: tr.images, labels: tr.labels, n: tr.n };
     test = { values: te.images, labels: te.labels, n: te.n };
     sampleShape = tr.sampleShape.length === 2 ? [...tr.sampleShape, 1] : [...tr.sampleShape];
-    numClasses = (spec.name === 'idx' ? spec.numClasses : undefined) ?? (spec.name === 'idx' ? Math.max(...tr.labels) + 1 : 10);
+    numClasses = (spec.name === 'idx' ? spec.numClasses : undefined) ?? (spec.name === 'idx' ? tr.labels.reduce((a: number, b: number) => Math.max(a, b), 0) + 1 : 10);
     labelSource = files.trainLabels as typeof labelSource;
   } else if (files.kind === 'cifar10') {
     const tr = readCifarBatches(files.train);

@@ -66,15 +66,16 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
     else overrides.push(parsed);
   }
   const loaded = loadPipeline(file, options.registry, sources, overrides);
-  usage.push(...loaded.usage);
+  for (const u of loaded.usage) usage.push(u);
   const fail = (problems: readonly Diagnostic[]): Analysis => ({ ok: false, problems: sortDiagnostics(problems), usage, sources });
   if (!loaded.pipeline) return fail(loaded.problems);
 
   const { connected, problems: connectProblems } = connect(loaded.pipeline.nodes, options.registry);
-  const problems = [...loaded.problems, ...connectProblems];
+  const problems = loaded.problems.concat(connectProblems);
   if (!connected) return fail(problems);
   const { instances, problems: expandProblems } = expand(connected.decls, connected.broken, loaded.pipeline.defaults);
-  problems.push(...expandProblems);
+  // Appended one at a time: a spread of a hundred thousand problems would not fit in one call's arguments.
+  for (const p of expandProblems) problems.push(p);
   if (problems.length > 0 || usage.length > 0) return fail(problems);
 
   const keyed = new Map<string, KeyedInstance>();

@@ -6,9 +6,9 @@
  * `prev.NODE` (the previous level; at level 1 what the group's `first` gives), or a node outside.
  * A reference from outside to a node of a group reads every level of it.
  */
-import { alg, Graph } from '@dagrejs/graphlib';
 import { acceptedTypes, type AnyNodeDefinition, type InputPortSpec } from '../node-def.js';
 import type { KindRegistry } from '../registry.js';
+import { DependencyGraph } from './dependency-graph.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { NodeDecl, RepeatGroup } from './load.js';
 import { didYouMean } from './schema-check.js';
@@ -60,24 +60,25 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
     withKind.push({ decl, kind });
   }
   const kinds = new Map(withKind.map((d) => [d.decl.id, d.kind]));
-  const scope: Scope = { byId, byNodeId, kinds };
+  const scope: Scope = { byId, byNodeId, kinds, visible: new Map() };
 
   // Declarations as they expand: one per level of a repeat group's node, in dependency order.
-  const graph = new Graph();
+  const graph = new DependencyGraph();
   // The same graph with each repeat group as one node where it meets the rest, and its nodes' edges of
   // one level inside: a cycle here is a cycle of the pipeline; `prev` edges never make one.
-  const folded = new Graph();
+  const folded = new DependencyGraph();
   const foldedId = (d: NodeDecl) => (d.repeat ? d.repeat.group.id : d.id);
   const result: ConnectedDecl[] = [];
   const broken = new Set<string>();
   for (const { decl, kind } of withKind) {
-    graph.setNode(decl.id);
-    folded.setNode(foldedId(decl));
+    graph.addNode(decl.id);
+    folded.addNode(foldedId(decl));
     const before = problems.length;
     const inputs = new Map<string, { spec: InputPortSpec; refs: ResolvedRef[] }>();
     const written = decl.raw.inputs ?? {};
     for (const [port, binding] of Object.entries(written)) {
-      const spec = kind.inputs[port];
+      // Own ports only: an input named `constructor` is unknown, not Object's.
+      const spec = Object.hasOwn(kind.inputs, port) ? kind.inputs[port] : undefined;
       const at: YamlPath = [...decl.path, 'inputs', port];
       if (!spec) {
         const known = Object.keys(kind.inputs);
@@ -109,16 +110,16 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
         if (!ref) continue;
         refs.push({ label, node: ref.node, port: ref.port });
         for (const source of ref.decls) {
-          graph.setEdge(source.id, decl.id);
+          graph.addEdge(source.id, decl.id);
           const sameGroup = source.repeat !== undefined && source.repeat.group === decl.repeat?.group;
-          if (!sameGroup) folded.setEdge(foldedId(source), foldedId(decl));
-          else if (!ref.previous) folded.setEdge(source.nodeId, decl.nodeId);
+          if (!sameGroup) folded.addEdge(foldedId(source), foldedId(decl));
+          else if (!ref.previous) folded.addEdge(source.nodeId, decl.nodeId);
         }
       }
       inputs.set(port, { spec, refs });
     }
     for (const [port, spec] of Object.entries(kind.inputs)) {
-      if (!spec.optional && !(port in written)) {
+      if (!spec.optional && !Object.hasOwn(written, port)) {
         problems.push(decl.file.at(decl.path, `node '${decl.nodeId}' (${kind.kind}) is missing required input '${port}'`, 'key'));
       }
     }
@@ -127,8 +128,9 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
   }
 
   const groups = new Map(decls.filter((d) => d.repeat).map((d) => [d.repeat!.group.id, d.repeat!.group]));
-  for (const cycle of alg.findCycles(folded)) {
-    // graphlib lists a cycle's nodes in reverse dependency order; name them along the edges.
+  const foldedCycles = folded.cycles();
+  for (const cycle of foldedCycles) {
+    // Cycles come in reverse dependency order; name them along the edges.
     const ordered = [...cycle].reverse();
     const first = ordered[0]!;
     const group = groups.get(first);
@@ -137,18 +139,19 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
     const hint = through ? `; what repeat group '${through.localId}' feeds cannot feed the group (a node between two levels belongs inside the group)` : '';
     problems.push({ ...at, message: `dependency cycle: ${[...ordered, ordered[0]].join(' -> ')}${hint}` });
   }
-  if (!alg.isAcyclic(folded)) return { problems };
-  if (!alg.isAcyclic(graph)) {
+  if (foldedCycles.length > 0) return { problems };
+  const order = graph.order();
+  if (!order) {
     // Unreachable while the folded graph is acyclic (levels only ever read earlier levels); said plainly if not.
-    for (const cycle of alg.findCycles(graph)) {
+    for (const cycle of graph.cycles()) {
       const d = byId.get(cycle[cycle.length - 1]!)!;
       problems.push(d.file.at(d.path, `dependency cycle: ${[...cycle].reverse().join(' -> ')}`, 'key'));
     }
     return { problems };
   }
   const byDecl = new Map(result.map((c) => [c.decl.id, c]));
-  const order = alg.topsort(graph).filter((id) => byDecl.has(id));
-  return { connected: { decls: order.map((id) => byDecl.get(id)!), broken }, problems };
+  const ordered = order.flatMap((id) => byDecl.get(id) ?? []);
+  return { connected: { decls: ordered, broken }, problems };
 }
 
 interface Scope {
@@ -156,6 +159,30 @@ interface Scope {
   /** Every declaration of a node id: one, or one per level of a repeat group's node. */
   readonly byNodeId: ReadonlyMap<string, readonly NodeDecl[]>;
   readonly kinds: ReadonlyMap<string, AnyNodeDefinition>;
+  /** Per import prefix, the node ids as that unit names them, for suggestions. */
+  readonly visible: Map<string, Visible>;
+}
+
+interface Visible {
+  readonly ids: string[];
+  /** The first imported id (`PREFIX/NODE`) for each NODE. */
+  readonly byLastName: Map<string, string>;
+}
+
+/** Node ids as a unit with `prefix` names them: computed once per prefix, not once per unknown reference. */
+function visibleIds(scope: Scope, prefix: string): Visible {
+  let found = scope.visible.get(prefix);
+  if (!found) {
+    const ids = [...scope.byNodeId.keys()].filter((id) => !prefix || id.startsWith(`${prefix}/`)).map((id) => (prefix ? id.slice(prefix.length + 1) : id));
+    const byLastName = new Map<string, string>();
+    for (const id of ids) {
+      const slash = id.lastIndexOf('/');
+      if (slash >= 0 && !byLastName.has(id.slice(slash + 1))) byLastName.set(id.slice(slash + 1), id);
+    }
+    found = { ids, byLastName };
+    scope.visible.set(prefix, found);
+  }
+  return found;
 }
 
 /** Called with a message for a problem of this reference (where it was written, unless `where` says), or undefined when it is reported elsewhere. */
@@ -198,7 +225,7 @@ function resolveInput(text: string, decl: NodeDecl, spec: InputPortSpec, port: s
       const picked = pickPort(text, `prev.${member}`, dot < 0 ? undefined : rest.slice(dot + 1), target, decl, spec, port, scope, report);
       return picked === undefined ? undefined : { node: target.id, port: picked, decls: [target], previous: true };
     }
-    const key = rest in group.first ? rest : member in group.first ? member : undefined;
+    const key = Object.hasOwn(group.first, rest) ? rest : Object.hasOwn(group.first, member) ? member : undefined;
     if (key === undefined) {
       report(`'${text}' has nothing to read at level 1: give repeat group '${group.localId}' first: { ${member}: NODE }, the node that feeds its first level`);
       return undefined;
@@ -227,12 +254,9 @@ function resolveInput(text: string, decl: NodeDecl, spec: InputPortSpec, port: s
     const nodeId = prefixed(local);
     const found = scope.byNodeId.get(nodeId);
     if (!found) {
-      const visible = [...scope.byNodeId.keys()]
-        .filter((id) => !decl.prefix || id.startsWith(`${decl.prefix}/`))
-        .map((id) => (decl.prefix ? id.slice(decl.prefix.length + 1) : id))
-        .concat(group ? group.members : []);
-      const imported = visible.filter((id) => id.endsWith(`/${local}`));
-      const hint = imported.length > 0 ? ` (did you mean '${imported[0]}'? imported nodes are named PREFIX/NODE)` : didYouMean(local, visible);
+      const visible = visibleIds(scope, decl.prefix);
+      const imported = local.includes('/') ? visible.ids.find((id) => id.endsWith(`/${local}`)) : visible.byLastName.get(local);
+      const hint = imported !== undefined ? ` (did you mean '${imported}'? imported nodes are named PREFIX/NODE)` : didYouMean(local, group ? visible.ids.concat(group.members) : visible.ids);
       report(`unknown node '${local}'${hint}`);
       return undefined;
     }
@@ -271,7 +295,7 @@ function pickPort(
   const want = accepted.join(' or ');
   const outputs = Object.entries(kind.outputs);
   if (wantedPort !== undefined) {
-    const out = kind.outputs[wantedPort];
+    const out = Object.hasOwn(kind.outputs, wantedPort) ? kind.outputs[wantedPort] : undefined;
     if (!out) {
       const names = outputs.map(([n]) => n);
       report(`node '${local}' (${kind.kind}) has no output '${wantedPort}'${didYouMean(wantedPort, names)}; outputs: ${names.join(', ')}`);

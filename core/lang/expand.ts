@@ -13,7 +13,9 @@ import type { ConnectedDecl } from './connect.js';
 import type { Diagnostic } from './diagnostics.js';
 import { interpolate, type InterpolationProblem, type Scope } from './interpolate.js';
 import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './load.js';
-import { checkAgainst, nonFinite } from './schema-check.js';
+import { unkeyableAt, unkeyableNumber } from './keyable.js';
+import { formatCount, MAX_GATHERED, MAX_INSTANCES } from './limits.js';
+import { checkAgainst } from './schema-check.js';
 import type { YamlPath } from './source.js';
 
 export type Binding =
@@ -48,7 +50,8 @@ function isScalar(v: unknown): v is Scalar {
 export function upstreamIds(instance: Instance): string[] {
   const ids: string[] = [];
   for (const b of instance.inputs.values()) {
-    if (b.gather) ids.push(...b.items.map((i) => i.instance));
+    // One at a time: a spread of a gather's items would pass them all as arguments, and a large one overflows the stack.
+    if (b.gather) for (const i of b.items) ids.push(i.instance);
     else ids.push(b.instance);
   }
   return ids;
@@ -73,6 +76,8 @@ export function expand(
   /** Per node id, every instance's problems (all levels together), merged once at the end. */
   const perNode = new Map<string, { id: string; problems: Diagnostic[] }[]>();
   const instances: Instance[] = [];
+  /** Gathered results held by the instances so far, against MAX_GATHERED. */
+  let gatheredSoFar = 0;
   for (const cd of decls) {
     const { decl } = cd;
     byNode.set(decl.id, []);
@@ -84,11 +89,16 @@ export function expand(
     const own = ownSweep(decl, problems);
     if (broken.has(decl.id) || upstreamBroken || own === undefined) {
       // Not expanded (its inputs cannot be bound), but its own parameters are still checked.
-      problems.push(...checkParamsAlone(cd, defaults));
+      for (const p of checkParamsAlone(cd, defaults)) problems.push(p);
       fail();
       continue;
     }
-    const inherited = inheritedCombos(cd, byNode);
+    const inherited = inheritedCombos(cd, byNode, MAX_INSTANCES - instances.length);
+    if ('tooMany' in inherited) {
+      problems.push(tooMany(decl, inherited.tooMany, instances.length));
+      fail();
+      continue;
+    }
     const sweepAt = (axis: string): YamlPath => (decl.raw.matrix ? [...decl.path, 'matrix', axis] : [...decl.path, 'foreach']);
     const group = decl.repeat?.group;
     if (group && own.axes.includes(LEVEL_AXIS)) {
@@ -112,34 +122,93 @@ export function expand(
       fail();
       continue;
     }
+    // The node's own points, by their values on the axes it shares with its inputs (an axis it swept at
+    // an earlier level): each combination meets only the points it agrees with, counted before any is made.
+    const joined = own.axes.filter((axis) => inherited.sweptBy.has(axis));
+    const pointsBy = new Map<string, Sweep['points']>();
+    for (const point of own.points) {
+      const id = JSON.stringify(joined.map((a) => point.coords[a]));
+      const list = pointsBy.get(id);
+      if (list) list.push(point);
+      else pointsBy.set(id, [point]);
+    }
+    const pointsOf = (combo: Combo) => pointsBy.get(JSON.stringify(joined.map((a) => combo.coords[a]))) ?? [];
+    let count = 0;
+    for (const combo of inherited.combos) count += pointsOf(combo).length;
+    if (instances.length + count > MAX_INSTANCES) {
+      problems.push(tooMany(decl, count, instances.length));
+      fail();
+      continue;
+    }
+    // Each instance's key holds every gathered key: a sweep gathering a sweep is bounded too.
+    const gathered = gatheredItems(cd, byNode);
+    const perInstanceItems = [...gathered.values()].reduce((n, items) => n + items.length, 0);
+    if (gatheredSoFar + count * perInstanceItems > MAX_GATHERED) {
+      problems.push(
+        decl.file.at(
+          decl.path,
+          `node '${decl.nodeId}' would gather ${formatCount(perInstanceItems)} results into each of its ${formatCount(count)} instances, more than the ${formatCount(MAX_GATHERED)} gathered results a pipeline may have`,
+          'key',
+        ),
+      );
+      fail();
+      continue;
+    }
     const made: Instance[] = [];
     const perInstance: { id: string; problems: Diagnostic[] }[] = [];
     const sweptBy = new Map(inherited.sweptBy);
     for (const axis of own.axes) sweptBy.set(axis, decl.nodeId);
     if (group) sweptBy.set(LEVEL_AXIS, group.id);
     for (const combo of inherited.combos) {
-      for (const point of own.points) {
-        if (Object.entries(point.coords).some(([axis, v]) => axis in combo.coords && combo.coords[axis] !== v)) continue;
+      for (const point of pointsOf(combo)) {
         const coords = { ...combo.coords, ...point.coords, ...(decl.repeat ? { [LEVEL_AXIS]: decl.repeat.level } : {}) };
         const item = point.item !== undefined ? point.item : Object.keys(coords).length > 0 ? coords : undefined;
-        const result = makeInstance(cd, coords, item, combo, sweptBy, byNode, defaults);
+        const result = makeInstance(cd, coords, item, combo, sweptBy, gathered, defaults);
         perInstance.push({ id: instanceId(decl.nodeId, coords), problems: result.problems });
         if (result.instance) made.push(result.instance);
       }
     }
     const list = perNode.get(decl.nodeId);
-    if (list) list.push(...perInstance);
+    if (list) for (const p of perInstance) list.push(p);
     else perNode.set(decl.nodeId, perInstance);
     if (made.length < perInstance.length) {
       fail();
       continue;
     }
     byNode.set(decl.id, made);
-    if (decl.id !== decl.nodeId) byNode.get(decl.nodeId)!.push(...made);
-    instances.push(...made);
+    gatheredSoFar += made.length * perInstanceItems;
+    const levels = decl.id !== decl.nodeId ? byNode.get(decl.nodeId)! : undefined;
+    for (const instance of made) {
+      levels?.push(instance);
+      instances.push(instance);
+    }
   }
-  for (const list of perNode.values()) problems.push(...mergeInstanceProblems(list));
+  for (const list of perNode.values()) for (const p of mergeInstanceProblems(list)) problems.push(p);
   return { instances, problems };
+}
+
+type GatheredItems = Extract<Binding, { gather: true }>['items'];
+
+/** Per gathering port, every instance of what it reads: the same list for each instance of the node. */
+function gatheredItems(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>): Map<string, GatheredItems> {
+  const gathered = new Map<string, GatheredItems>();
+  for (const [port, { spec, refs }] of cd.inputs) {
+    if (!spec.gather) continue;
+    const items: GatheredItems[number][] = [];
+    for (const r of refs) for (const u of byNode.get(r.node) ?? []) items.push({ label: r.label, instance: u.id, port: r.port, coords: u.coords });
+    gathered.set(port, items);
+  }
+  return gathered;
+}
+
+/** The instance limit, said at the node whose sweep (or join) passes it. */
+function tooMany(decl: NodeDecl, count: number, before: number): Diagnostic {
+  const others = before > 0 ? ` (with the ${formatCount(before)} before it)` : '';
+  return decl.file.at(
+    decl.path,
+    `node '${decl.nodeId}' would expand to ${formatCount(count)} instances${others}, more than the ${formatCount(MAX_INSTANCES)} a pipeline may have; sweep fewer values`,
+    'key',
+  );
 }
 
 /**
@@ -181,7 +250,7 @@ interface Inherited {
  * share none). Each upstream node's instances are indexed by their values on the shared axes, so a
  * sweep of thousands of instances joins in linear time.
  */
-function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>): Inherited {
+function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance[]>, limit: number): Inherited | { tooMany: number } {
   const upstream = new Set<string>();
   for (const { spec, refs } of cd.inputs.values()) if (!spec.gather) for (const r of refs) upstream.add(r.node);
   let combos: Combo[] = [{ coords: {}, picks: new Map() }];
@@ -206,10 +275,14 @@ function inheritedCombos(cd: ConnectedDecl, byNode: ReadonlyMap<string, Instance
       else index.set(id, [option]);
     }
     for (const axis of axes) if (!sweptBy.has(axis)) sweptBy.set(axis, options[0]!.sweptBy.get(axis) ?? node);
+    const matchingOf = (combo: Combo) => index.get(JSON.stringify(shared.map((a) => combo.coords[a]))) ?? [];
+    // Counted before it is built: the cross product of two large sweeps is refused, not allocated.
+    let count = 0;
+    for (const combo of combos) count += matchingOf(combo).length;
+    if (count > limit) return { tooMany: count };
     const next: Combo[] = [];
     for (const combo of combos) {
-      const matching = index.get(JSON.stringify(shared.map((a) => combo.coords[a]))) ?? [];
-      for (const option of matching) {
+      for (const option of matchingOf(combo)) {
         next.push({ coords: { ...combo.coords, ...option.coords }, picks: new Map([...combo.picks, [node, option]]) });
       }
     }
@@ -245,6 +318,11 @@ function ownSweep(decl: NodeDecl, problems: Diagnostic[]): Sweep | undefined {
       problems.push(decl.file.at(at, `${what} is an empty list: the node would have no instances`));
       return undefined;
     }
+    const wrong = unkeyableAt(value, at);
+    if (wrong) {
+      problems.push(decl.file.at(wrong.path, `${what} value ${wrong.message}`));
+      return undefined;
+    }
     const seen = new Set<string>();
     for (const v of value) {
       const id = JSON.stringify(v);
@@ -276,7 +354,7 @@ function ownSweep(decl: NodeDecl, problems: Diagnostic[]): Sweep | undefined {
     return undefined;
   }
   if (matrix !== undefined) {
-    let points: { coords: Coordinates }[] = [{ coords: {} }];
+    const axes: [string, Scalar[]][] = [];
     for (const [axis, raw] of Object.entries(matrix)) {
       const at = [...base, 'matrix', axis];
       const values = list(resolve(raw, at), at, `matrix axis '${axis}'`);
@@ -285,9 +363,20 @@ function ownSweep(decl: NodeDecl, problems: Diagnostic[]): Sweep | undefined {
         problems.push(decl.file.at(at, `matrix axis '${axis}' must list numbers, strings or booleans`));
         return undefined;
       }
-      points = points.flatMap((p) => values.map((v) => ({ coords: { ...p.coords, [axis]: v } })));
+      axes.push([axis, values]);
     }
-    return { axes: Object.keys(matrix), points };
+    // The product's size first: a matrix of a million combinations is refused before any is made.
+    const size = axes.reduce((n, [, values]) => n * values.length, 1);
+    if (size > MAX_INSTANCES) {
+      const factors = axes.map(([axis, values]) => `${values.length} ${axis}`).join(' × ');
+      problems.push(
+        decl.file.at([...base, 'matrix'], `matrix of node '${decl.nodeId}' has ${formatCount(size)} combinations (${factors}), more than the ${formatCount(MAX_INSTANCES)} instances a pipeline may have`, 'key'),
+      );
+      return undefined;
+    }
+    let points: { coords: Coordinates }[] = [{ coords: {} }];
+    for (const [axis, values] of axes) points = points.flatMap((p) => values.map((v) => ({ coords: { ...p.coords, [axis]: v } })));
+    return { axes: axes.map(([axis]) => axis), points };
   }
   return { axes: [], points: [{ coords: {} }] };
 }
@@ -298,23 +387,35 @@ function describe(value: unknown): string {
   return `${typeof value} ${JSON.stringify(value)}`;
 }
 
+/** Per declaration, what `writtenParams` found: the same for each of its instances. */
+const written = new WeakMap<ConnectedDecl, { raw: Record<string, unknown>; origins: Map<string, Origin> }>();
+
 /** The parameters a node instance gets: the kind's defaults from `defaults:`, then its own `with:`. */
 function writtenParams(cd: ConnectedDecl, defaults: KindDefaults): { raw: Record<string, unknown>; origins: Map<string, Origin> } {
+  const known = written.get(cd);
+  if (known) return known;
+  const found = collectWritten(cd, defaults);
+  written.set(cd, found);
+  return found;
+}
+
+function collectWritten(cd: ConnectedDecl, defaults: KindDefaults): { raw: Record<string, unknown>; origins: Map<string, Origin> } {
   const { decl, kind } = cd;
   const origins = new Map<string, Origin>();
-  const raw: Record<string, unknown> = {};
+  // A Map, made a plain object once: assigning a user's key to an object could reach its prototype.
+  const raw = new Map<string, unknown>();
   for (const [name, entry] of defaults.get(kind.kind) ?? []) {
-    raw[name] = entry.value;
+    raw.set(name, entry.value);
     origins.set(name, entry.origin);
   }
   for (const [name, value] of Object.entries(decl.raw.with ?? {})) {
-    raw[name] = value;
+    raw.set(name, value);
     const whole = typeof value === 'string' ? /^\$\{\s*params\.([A-Za-z0-9_-]+)\s*\}$/.exec(value) : null;
     // A value passed in by an importer is reported where the importer wrote it.
     const imported = whole ? decl.paramOrigins.get(whole[1]!) : undefined;
     origins.set(name, imported ?? { file: decl.file, path: [...decl.path, 'with', name] });
   }
-  return { raw, origins };
+  return { raw: Object.fromEntries(raw), origins };
 }
 
 /** Whether a value refers to the sweep item anywhere, alone (`${item.s}`) or in arithmetic (`${2 * item.s}`). */
@@ -338,7 +439,7 @@ function resolveParams(
   const { decl, kind } = cd;
   const { raw, origins } = writtenParams(cd, defaults);
   const problems: Diagnostic[] = [];
-  const params: Record<string, unknown> = {};
+  const resolved = new Map<string, unknown>();
   const skipped = new Set<string>();
   for (const [name, value] of Object.entries(raw)) {
     if (!itemKnown && mentionsItem(value)) {
@@ -347,13 +448,18 @@ function resolveParams(
     }
     const origin = origins.get(name)!;
     const found: InterpolationProblem[] = [];
-    params[name] = interpolate(value, scopeOf(decl, item), origin.path, found);
+    const v = interpolate(value, scopeOf(decl, item), origin.path, found);
     for (const p of found) problems.push(origin.file.at(p.path, p.message));
     if (found.length > 0) skipped.add(name);
+    else resolved.set(name, v);
   }
-  for (const name of skipped) delete params[name];
+  const params: Record<string, unknown> = Object.fromEntries(resolved);
+  // A number no key can hold is said once, in those words, not also as a wrong type.
+  const unkeyable = unkeyableAt(params);
+  const unkeyableParam = unkeyable?.path[0];
   for (const p of checkAgainst(kind.params, params, [], 'parameter')) {
     const name = p.path[0];
+    if (p.which === 'value' && name !== undefined && name === unkeyableParam) continue;
     const origin = typeof name === 'string' ? origins.get(name) : undefined;
     if (p.which === 'key' && /^missing required/.test(p.message) && [...skipped].some((n) => p.message.includes(`'${n}'`))) continue;
     if (origin) {
@@ -363,13 +469,10 @@ function resolveParams(
       problems.push(decl.file.at(withPath, `${p.message} of node '${decl.nodeId}' (${kind.kind})`, 'key'));
     }
   }
-  const infinite = nonFinite(params);
-  if (infinite) {
-    const name = String(infinite.path[0]);
+  if (unkeyable) {
+    const name = String(unkeyable.path[0]);
     const origin = origins.get(name) ?? { file: decl.file, path: decl.path };
-    problems.push(
-      origin.file.at([...origin.path, ...infinite.path.slice(1)], `parameter '${infinite.path.join('.')}' must be a finite number, got number ${infinite.value}`),
-    );
+    problems.push(origin.file.at([...origin.path, ...unkeyable.path.slice(1)], `parameter '${unkeyable.path.join('.')}' ${unkeyable.message}`));
   }
   return problems.length > 0 || skipped.size > 0 ? { problems } : { params, problems };
 }
@@ -385,7 +488,7 @@ function makeInstance(
   item: unknown,
   combo: Combo,
   sweptBy: ReadonlyMap<string, string>,
-  byNode: ReadonlyMap<string, Instance[]>,
+  gathered: ReadonlyMap<string, GatheredItems>,
   defaults: KindDefaults,
 ): { instance?: Instance; problems: Diagnostic[] } {
   const { decl, kind } = cd;
@@ -393,15 +496,19 @@ function makeInstance(
   const saltProblems: InterpolationProblem[] = [];
   const salt = interpolate(decl.raw.salt, scopeOf(decl, item), [...decl.path, 'salt'], saltProblems);
   for (const p of saltProblems) problems.push(decl.file.at(p.path, p.message));
+  const saltWrong =
+    typeof salt === 'number'
+      ? unkeyableNumber(salt)
+      : salt === undefined || typeof salt === 'string' || saltProblems.length > 0
+        ? undefined
+        : `must be a string or a number, got ${salt === null ? 'null' : Array.isArray(salt) ? 'a list' : typeof salt === 'object' ? 'a map' : typeof salt}`;
+  if (saltWrong) problems.push(decl.file.at([...decl.path, 'salt'], `salt ${saltWrong}`));
   if (!params || problems.length > 0) return { problems };
 
   const inputs = new Map<string, Binding>();
   for (const [port, { spec, refs }] of cd.inputs) {
     if (spec.gather) {
-      const items = refs.flatMap((r) =>
-        (byNode.get(r.node) ?? []).map((u) => ({ label: r.label, instance: u.id, port: r.port, coords: u.coords })),
-      );
-      inputs.set(port, { gather: true, items });
+      inputs.set(port, { gather: true, items: gathered.get(port)! });
     } else {
       const ref = refs[0]!;
       inputs.set(port, { gather: false, instance: combo.picks.get(ref.node)!.id, port: ref.port });

@@ -7,6 +7,8 @@
  * A computed result is rounded to 12 significant digits: `1 - 0.8 ** 3` is 0.488 and has the key of
  * writing 0.488, and a last-bit difference between two machines' `Math.pow` never changes a key.
  */
+import { unkeyableNumber } from './keyable.js';
+import { MAX_EXPRESSION_DEPTH } from './limits.js';
 
 /** Resolves one reference of an expression; reports its own problem and returns undefined when it cannot. */
 export type ResolveReference = (path: string) => { value: unknown } | undefined;
@@ -25,12 +27,20 @@ export function isPlainReference(text: string): boolean {
 
 const SIGNIFICANT_DIGITS = 12;
 
+
 /** A computed number as keys see it: 12 significant digits, integers exact. */
 export function roundComputed(value: number): number {
   return Number.isInteger(value) ? value : Number(value.toPrecision(SIGNIFICANT_DIGITS));
 }
 
 class ExpressionError extends Error {}
+
+/** A step of the arithmetic left the finite numbers: said once, for the whole expression. */
+class NonFiniteStep extends Error {
+  constructor(readonly value: number) {
+    super('non-finite');
+  }
+}
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -43,7 +53,11 @@ function tokenize(text: string): Token[] {
     }
     const number = /^(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/.exec(text.slice(i));
     if (number) {
-      tokens.push({ type: 'number', value: Number(number[0]), at: i });
+      const value = Number(number[0]);
+      // A literal is held to what a key may hold, as a value written alone is: 1e400 or 2^53 + 1 never reads silently as another number.
+      const inexact = unkeyableNumber(value);
+      if (inexact) throw new ExpressionError(`the number ${number[0]} ${inexact}`);
+      tokens.push({ type: 'number', value, at: i });
       i += number[0].length;
       continue;
     }
@@ -76,14 +90,25 @@ function tokenize(text: string): Token[] {
  * `undefined` when a reference reported its own problem.
  */
 export function evaluate(text: string, resolve: ResolveReference): { value: number } | { message: string } | undefined {
+  // A pathological expression is named by its start, not echoed whole.
+  const shown = text.length > 80 ? `${text.slice(0, 77)}...` : text;
   let tokens: Token[];
   try {
     tokens = tokenize(text);
   } catch (e) {
-    return { message: `\${${text}}: ${(e as Error).message}` };
+    return { message: `\${${shown}}: ${(e as Error).message}` };
   }
   let pos = 0;
   let unresolved = false;
+  let depth = 0;
+  // Every step is checked, so an overflow is caught even where a later step would hide it (1 / (1e308 * 10)).
+  const finite = (value: number): number => {
+    if (!unresolved && !Number.isFinite(value)) throw new NonFiniteStep(value);
+    return value;
+  };
+  const deeper = () => {
+    if (++depth > MAX_EXPRESSION_DEPTH) throw new ExpressionError(`parentheses and signs nest deeper than ${MAX_EXPRESSION_DEPTH} levels`);
+  };
   const peek = () => tokens[pos];
   const isOp = (value: string) => {
     const t = peek();
@@ -91,7 +116,9 @@ export function evaluate(text: string, resolve: ResolveReference): { value: numb
   };
   const rest = () => {
     const t = peek();
-    return t === undefined ? 'the end' : `'${text.slice(t.at)}'`;
+    if (t === undefined) return 'the end';
+    const after = text.slice(t.at);
+    return `'${after.length > 40 ? `${after.slice(0, 37)}...` : after}'`;
   };
   // expr := term (('+' | '-') term)*; term := unary (('*' | '/') unary)*;
   // unary := '-' unary | power; power := atom ('**' unary)?  (right-associative, binds tighter than '-')
@@ -100,7 +127,7 @@ export function evaluate(text: string, resolve: ResolveReference): { value: numb
     while (isOp('+') || isOp('-')) {
       const op = (tokens[pos++] as { value: string }).value;
       const right = term();
-      value = op === '+' ? value + right : value - right;
+      value = finite(op === '+' ? value + right : value - right);
     }
     return value;
   };
@@ -109,18 +136,18 @@ export function evaluate(text: string, resolve: ResolveReference): { value: numb
     while (isOp('*') || isOp('/')) {
       const op = (tokens[pos++] as { value: string }).value;
       const right = unary();
-      value = op === '*' ? value * right : value / right;
+      value = finite(op === '*' ? value * right : value / right);
     }
     return value;
   };
   const unary = (): number => {
-    if (isOp('-')) {
+    if (isOp('-') || isOp('+')) {
+      const negate = isOp('-');
       pos++;
-      return -unary();
-    }
-    if (isOp('+')) {
-      pos++;
-      return unary();
+      deeper();
+      const value = unary();
+      depth--;
+      return negate ? -value : value;
     }
     return power();
   };
@@ -128,7 +155,10 @@ export function evaluate(text: string, resolve: ResolveReference): { value: numb
     const base = atom();
     if (isOp('**')) {
       pos++;
-      return base ** unary();
+      deeper();
+      const value = finite(base ** unary());
+      depth--;
+      return value;
     }
     return base;
   };
@@ -154,7 +184,9 @@ export function evaluate(text: string, resolve: ResolveReference): { value: numb
     }
     if (t.value === '(') {
       pos++;
+      deeper();
       const value = expr();
+      depth--;
       if (!isOp(')')) throw new ExpressionError(`expected ')' at ${rest()}`);
       pos++;
       return value;
@@ -166,10 +198,13 @@ export function evaluate(text: string, resolve: ResolveReference): { value: numb
     value = expr();
     if (pos < tokens.length) throw new ExpressionError(`expected an operator at ${rest()}`);
   } catch (e) {
-    if (!(e instanceof ExpressionError)) throw e;
-    return { message: `\${${text}}: ${e.message}` };
+    if (e instanceof NonFiniteStep) value = e.value;
+    else if (e instanceof ExpressionError) return { message: `\${${shown}}: ${e.message}` };
+    else throw e;
   }
   if (unresolved) return undefined;
-  if (!Number.isFinite(value)) return { message: `\${${text}} is not a finite number (got ${value})` };
+  if (!Number.isFinite(value)) return { message: `\${${shown}} is not a finite number (got ${value})` };
+  const inexact = unkeyableNumber(value);
+  if (inexact) return { message: `\${${shown}} ${inexact}` };
   return { value: roundComputed(value) };
 }

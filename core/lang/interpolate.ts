@@ -40,9 +40,8 @@ export function interpolate(value: unknown, scope: Scope, at: YamlPath, problems
   }
   if (Array.isArray(value)) return value.map((v, i) => interpolate(v, scope, [...at, i], problems));
   if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, scope, [...at, k], problems);
-    return out;
+    // Own data properties only: a key a user wrote never reaches a prototype.
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolate(v, scope, [...at, k], problems)]));
   }
   return value;
 }
@@ -95,7 +94,8 @@ function reference(expr: string, scope: Scope, at: YamlPath, problems: Interpola
       return undefined;
     }
     const map = current as Record<string, unknown>;
-    if (!(segment in map)) {
+    // Own keys only: `${params.constructor}` names a param called constructor, not Object's.
+    if (!Object.hasOwn(map, segment)) {
       const what = root === 'params' && walked === 'params' ? 'param' : 'key';
       const hint = didYouMean(segment, Object.keys(map)) || (segment.includes('-') ? " (to subtract, put spaces around '-')" : '');
       problems.push({

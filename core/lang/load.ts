@@ -11,6 +11,8 @@ import { isGroupEntry, structure } from './schema.js';
 import { checkAgainst, didYouMean } from './schema-check.js';
 import { Type } from '@sinclair/typebox';
 import { SourceFile, type YamlPath } from './source.js';
+import { RESERVED_KEY, reservedKeyAt, reservedKeyMessage, unkeyableAt } from './keyable.js';
+import { formatCount, MAX_INSTANCES, MAX_PARAM_CHAIN } from './limits.js';
 
 /** Where a value was written, so a later problem with it points there. */
 export interface Origin {
@@ -136,6 +138,12 @@ export function parseOverride(text: string): ParamOverride | string {
   }
   const path = name.split('.');
   if (path.some((p) => p === '')) return `--set ${text}: '${name}' is not a param path`;
+  if (path.includes(RESERVED_KEY) || reservedKeyAt(value)) return `--set ${text}: ${reservedKeyMessage}`;
+  const unkeyable = unkeyableAt(value);
+  if (unkeyable) {
+    const where = unkeyable.path.length > 0 ? ` at '${unkeyable.path.join('.')}'` : '';
+    return `--set ${text}: the value${where} ${unkeyable.message}`;
+  }
   return { path, value: value ?? null, text };
 }
 
@@ -164,6 +172,8 @@ class Loader {
   private readonly declared = new Map<string, Origin>();
   /** Files loaded into each namespace, to catch one file imported twice into the same one. */
   private readonly loadedInto = new Map<string, Origin | undefined>();
+  /** Declarations repeat groups have asked for so far, held to the instance limit. */
+  private levels = 0;
 
   constructor(
     private readonly registry: KindRegistry,
@@ -196,6 +206,12 @@ class Loader {
     if (read.problems.length > 0) return undefined;
     if (file.data === null || typeof file.data !== 'object' || Array.isArray(file.data)) {
       this.problems.push(file.at([], 'a pipeline file must be a map with sparsegraph, name and nodes'));
+      return undefined;
+    }
+    // Refused before anything reads the file's names, so no later step meets one.
+    const reserved = reservedKeyAt(file.data);
+    if (reserved) {
+      this.problems.push(file.at(reserved, reservedKeyMessage, 'key'));
       return undefined;
     }
     // The file's own keys first, then each node: a problem in one place does not hide the others.
@@ -238,7 +254,7 @@ class Loader {
         prefix,
         file,
         path,
-        count: this.repeatCount(file, path, rawGroup.repeat, params),
+        count: this.repeatCount(file, path, rawGroup.repeat, params, members.length),
         first: rawGroup.first ?? {},
         members: members.map(([m]) => m),
       };
@@ -324,13 +340,21 @@ class Loader {
   }
 
   /** The number of levels, after params are substituted; undefined (and reported) unless a positive integer. */
-  private repeatCount(file: SourceFile, path: YamlPath, written: unknown, params: Record<string, unknown>): number | undefined {
+  private repeatCount(file: SourceFile, path: YamlPath, written: unknown, params: Record<string, unknown>, members: number): number | undefined {
     const at: YamlPath = [...path, 'repeat'];
     const problems: InterpolationProblem[] = [];
     const count = interpolate(written, { params }, at, problems);
     for (const p of problems) this.problems.push(file.at(p.path, p.message));
     if (problems.length > 0) return undefined;
-    if (typeof count === 'number' && Number.isInteger(count) && count >= 1) return count;
+    if (typeof count === 'number' && Number.isInteger(count) && count >= 1) {
+      // Checked before a level is declared: `repeat: 1000000000` is refused, not looped over.
+      this.levels += count * members;
+      if (this.levels <= MAX_INSTANCES) return count;
+      this.problems.push(
+        file.at(at, `repeat count ${formatCount(count)} gives ${formatCount(count * members)} node declarations, more than the ${formatCount(MAX_INSTANCES)} instances a pipeline may have`),
+      );
+      return undefined;
+    }
     const got = typeof count === 'string' ? `the string ${JSON.stringify(count)}` : typeof count === 'number' ? `number ${count}` : count === null || count === undefined ? 'nothing' : Array.isArray(count) ? 'a list' : typeof count === 'object' ? 'a map' : `${typeof count} ${String(count)}`;
     this.problems.push(file.at(at, `repeat count must be a positive integer, got ${got}`));
     return undefined;
@@ -343,17 +367,21 @@ class Loader {
     overrides: readonly ParamOverride[],
   ): { params: Record<string, unknown>; origins: Map<string, Origin> } {
     const params: Record<string, unknown> = structuredClone(written);
+    const unkeyable = unkeyableAt(params, ['params']);
+    if (unkeyable) this.problems.push(file.at(unkeyable.path, `param '${unkeyable.path.slice(1).join('.')}' ${unkeyable.message}`));
     const origins = new Map<string, Origin>();
     /** Overridden params are not resolved again: their references were resolved where they were written. */
     const settled = new Set<string>();
     for (const [name, value] of Object.entries(imported?.values ?? {})) {
       const { origin } = imported!;
-      if (!(name in params)) {
+      if (!Object.hasOwn(params, name)) {
         this.problems.push(
           origin.file.at([...origin.path, name], `imported file ${file.display} has no param '${name}'${didYouMean(name, Object.keys(params))}`, 'key'),
         );
         continue;
       }
+      const unkeyableImport = unkeyableAt(value, [...origin.path, name]);
+      if (unkeyableImport) this.problems.push(origin.file.at(unkeyableImport.path, `param '${name}' ${unkeyableImport.message}`));
       params[name] = value;
       settled.add(name);
       origins.set(name, { file: origin.file, path: [...origin.path, name] });
@@ -362,9 +390,12 @@ class Loader {
       let target: Record<string, unknown> = params;
       for (const [i, segment] of o.path.entries()) {
         const known = Object.keys(target);
-        if (!(segment in target)) {
+        // Own keys only: whatever Object.prototype holds, `--set constructor=1` names no param.
+        if (!Object.hasOwn(target, segment)) {
           const where = i === 0 ? `${file.display} has no param` : `param '${o.path.slice(0, i).join('.')}' has no key`;
-          this.usage.push(`--set ${o.text}: ${where} '${segment}'${didYouMean(segment, known)}`);
+          const bare = i === 0 && segment === 'params' && o.path.length > 1 && Object.hasOwn(params, o.path[1]!);
+          const hint = bare ? ` (--set names a param without 'params.': --set ${o.text.replace(/^\s*params\./, '')})` : didYouMean(segment, known);
+          this.usage.push(`--set ${o.text}: ${where} '${segment}'${hint}`);
           break;
         }
         if (i === o.path.length - 1) {
@@ -389,14 +420,25 @@ class Loader {
    */
   private resolveParams(file: SourceFile, params: Record<string, unknown>, settled: ReadonlySet<string>): Record<string, unknown> {
     const resolved = new Map<string, unknown>();
-    const stack: string[] = [];
+    /** Per resolved param, the length of its longest chain of references, and the param it continues with. */
+    const chains = new Map<string, { length: number; via?: string }>();
+    const stack: { name: string; length: number; via?: string }[] = [];
     const reportedCycles = new Set<string>();
+    let chainReported = false;
+    /** A param is resolved inside the resolution of the one reading it: the chain's length bounds the recursion. */
     const resolveOne = (name: string): unknown => {
-      if (resolved.has(name)) return resolved.get(name);
+      const reader = stack[stack.length - 1];
+      const cont = (length: number) => {
+        if (reader && length + 1 > reader.length) Object.assign(reader, { length: length + 1, via: name });
+      };
+      if (resolved.has(name)) {
+        cont(chains.get(name)!.length);
+        return resolved.get(name);
+      }
       if (settled.has(name)) return params[name];
-      const at = stack.indexOf(name);
+      const at = stack.findIndex((f) => f.name === name);
       if (at >= 0) {
-        const cycle = [...stack.slice(at), name];
+        const cycle = [...stack.slice(at).map((f) => f.name), name];
         const id = [...cycle.slice(0, -1)].sort().join(',');
         if (!reportedCycles.has(id)) {
           reportedCycles.add(id);
@@ -404,16 +446,36 @@ class Loader {
         }
         return undefined;
       }
-      stack.push(name);
+      if (stack.length >= MAX_PARAM_CHAIN) {
+        // Unresolved, and so is every param that reads it; said once, where the chain passes the limit.
+        cont(MAX_PARAM_CHAIN);
+        return undefined;
+      }
+      const frame: { name: string; length: number; via?: string } = { name, length: 1 };
+      stack.push(frame);
       const problems: InterpolationProblem[] = [];
       const value = interpolate(params[name], { params: view }, ['params', name], problems);
       stack.pop();
       for (const p of problems) this.problems.push(file.at(p.path, p.message));
+      chains.set(name, { length: frame.length, ...(frame.via === undefined ? {} : { via: frame.via }) });
+      cont(frame.length);
+      if (frame.length > MAX_PARAM_CHAIN) {
+        if (!chainReported) {
+          chainReported = true;
+          const chain = [name];
+          for (let via = frame.via; via !== undefined && chain.length < 4; via = chains.get(via)?.via) chain.push(via);
+          this.problems.push(
+            file.at(['params', name], `params refer to params in a chain longer than ${MAX_PARAM_CHAIN}: ${chain.join(' -> ')} -> ...; write a value directly somewhere along it`),
+          );
+        }
+        resolved.set(name, undefined);
+        return undefined;
+      }
       resolved.set(name, value);
       return value;
     };
-    // Lookups through this view resolve a param the first time it is read.
-    const view = new Proxy(params, { get: (target, prop) => (typeof prop === 'string' && prop in target ? resolveOne(prop) : undefined) });
+    // Lookups through this view resolve a param the first time it is read; own params only.
+    const view = new Proxy(params, { get: (target, prop) => (typeof prop === 'string' && Object.hasOwn(target, prop) ? resolveOne(prop) : undefined) });
     return Object.fromEntries(Object.keys(params).map((name) => [name, resolveOne(name)]));
   }
 

@@ -35,9 +35,15 @@ export function checkAgainst(schema: TSchema, value: unknown, at: YamlPath, subj
   return explain(validate.errors ?? [], at, subject);
 }
 
+/**
+ * Past this many candidates no suggestion is made: a file with a hundred thousand names and as many
+ * typos would otherwise take quadratic time to say so.
+ */
+const MAX_SUGGESTION_CANDIDATES = 1000;
+
 /** Suggests the closest of `candidates`, when one is near enough to be a typo. */
 export function didYouMean(word: string, candidates: readonly string[]): string {
-  if (candidates.length === 0) return '';
+  if (candidates.length === 0 || candidates.length > MAX_SUGGESTION_CANDIDATES) return '';
   const best = closest(word, [...candidates]);
   const limit = Math.max(2, Math.floor(word.length / 3));
   return distance(word, best) <= limit ? ` (did you mean '${best}'?)` : '';
@@ -56,17 +62,6 @@ function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value === 'object' ? 'object' : typeof value;
-}
-
-/** The path of the first number that is not finite (.inf, .nan, 1e400): JSON and keys cannot hold one. */
-export function nonFinite(value: unknown, at: YamlPath = []): { path: YamlPath; value: number } | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? undefined : { path: at, value };
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const found = nonFinite(v, [...at, Array.isArray(value) ? Number(k) : k]);
-    if (found) return found;
-  }
-  return undefined;
 }
 
 function typeName(value: unknown): string {

@@ -47,8 +47,9 @@ export function aggregate(samples: readonly Sample[]): Aggregate[] {
     ...(s.facet === undefined ? {} : { facet: s.facet }),
     x: s.x,
     mean: ys.reduce((a, b) => a + b, 0) / ys.length,
-    min: Math.min(...ys),
-    max: Math.max(...ys),
+    // Folds, not spreads: a long series would not fit in one call's arguments.
+    min: ys.reduce((a, b) => Math.min(a, b), Infinity),
+    max: ys.reduce((a, b) => Math.max(a, b), -Infinity),
     n: ys.length,
   }));
 }

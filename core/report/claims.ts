@@ -67,7 +67,7 @@ export const MONOTONE_TOLERANCE = 1e-3;
 export const FAR_SMALLER = 0.1;
 
 const spread = (xs: readonly number[]): Spread =>
-  xs.length === 0 ? { mean: NaN, min: NaN, max: NaN, n: 0 } : { mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
+  xs.length === 0 ? { mean: NaN, min: NaN, max: NaN, n: 0 } : { mean: xs.reduce((a, b) => a + b, 0) / xs.length, min: xs.reduce((a, b) => Math.min(a, b), Infinity), max: xs.reduce((a, b) => Math.max(a, b), -Infinity), n: xs.length };
 
 const fmt = (v: number, digits = 4): string => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 export const showSpread = (s: Spread, digits = 4): string => (s.n > 1 ? `${fmt(s.mean, digits)} [${fmt(s.min, digits)}, ${fmt(s.max, digits)}]` : fmt(s.mean, digits));

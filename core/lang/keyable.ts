@@ -1,0 +1,70 @@
+/**
+ * What a value written by a user may hold on its way to a key: no map key a JavaScript object cannot
+ * keep as data (`__proto__` sets an object's prototype when assigned, and the cache's record codec
+ * renames it), and no number a key cannot hold exactly (NaN, infinities, and integers beyond 2^53,
+ * where two different seeds would read as one number and share one key).
+ *
+ * Both walks use an explicit stack: a value nested deeper than the JavaScript call stack is still
+ * checked, not a crash.
+ */
+import type { YamlPath } from './source.js';
+
+/** The one map key refused everywhere a pipeline, an import or `--set` names something. */
+export const RESERVED_KEY = '__proto__';
+
+export const reservedKeyMessage = `'${RESERVED_KEY}' cannot be used as a name (JavaScript objects cannot hold it as data); choose another`;
+
+/** Why a number cannot be part of a key, or undefined when it can. */
+export function unkeyableNumber(value: number): string | undefined {
+  if (!Number.isFinite(value)) return `must be a finite number, got number ${value}`;
+  if (Math.abs(value) > Number.MAX_SAFE_INTEGER) {
+    return `must lie within ±2^53 (${Number.MAX_SAFE_INTEGER}): beyond it numbers are not exact, and two different ones would share a key (this one reads as ${value})`;
+  }
+  return undefined;
+}
+
+interface Entry {
+  readonly value: unknown;
+  /** The map key or list index it is found under, and the entry holding it; none for the root. */
+  readonly key?: string | number;
+  readonly parent?: Entry;
+}
+
+/** Depth-first, in written order, over every map entry and list item of `value`. */
+function* walk(value: unknown): Generator<Entry> {
+  const stack: Entry[] = [{ value }];
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    yield entry;
+    const v = entry.value;
+    if (v === null || typeof v !== 'object') continue;
+    if (Array.isArray(v)) for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i] as unknown, key: i, parent: entry });
+    else {
+      const keys = Object.keys(v);
+      for (let i = keys.length - 1; i >= 0; i--) stack.push({ value: (v as Record<string, unknown>)[keys[i]!], key: keys[i]!, parent: entry });
+    }
+  }
+}
+
+/** Where an entry is, under `at`: built only for the entry reported, not for every one walked. */
+function pathOf(entry: Entry, at: YamlPath): YamlPath {
+  const path: (string | number)[] = [];
+  for (let e: Entry | undefined = entry; e?.key !== undefined; e = e.parent) path.push(e.key);
+  return [...at, ...path.reverse()];
+}
+
+/** The path of the first map key `__proto__` in `value` (the path ends with that key). */
+export function reservedKeyAt(value: unknown, at: YamlPath = []): YamlPath | undefined {
+  for (const entry of walk(value)) if (entry.key === RESERVED_KEY) return pathOf(entry, at);
+  return undefined;
+}
+
+/** The first number in `value` that a key cannot hold, with its path and what is wrong. */
+export function unkeyableAt(value: unknown, at: YamlPath = []): { path: YamlPath; message: string } | undefined {
+  for (const entry of walk(value)) {
+    if (typeof entry.value !== 'number') continue;
+    const message = unkeyableNumber(entry.value);
+    if (message) return { path: pathOf(entry, at), message };
+  }
+  return undefined;
+}
