@@ -40,7 +40,10 @@ export interface HostileCase {
   /** A whole command line instead of a pipeline file: run as given, and again with `--json`. */
   readonly argv?: (dir: string) => readonly string[];
   readonly exit: Exit | readonly Exit[];
-  /** `LINE:COL` in the pipeline file, or `FILE:LINE:COL`: a diagnostic must point there. */
+  /**
+   * `LINE:COL` in the pipeline file, or `FILE:LINE:COL`: a diagnostic must point there. Alternatives are
+   * joined by '|' where two designs are both right (refusing a name where it is written, or where it is read).
+   */
   readonly at?: string;
   /** The message must say this (stderr, or the JSON document with --json). */
   readonly says?: RegExp;

@@ -39,14 +39,15 @@ function parseJson(text: string): { value: unknown } | { error: string } {
   }
 }
 
-/** The diagnostic location `at` resolved against the case's pipeline file. */
-export function location(c: HostileCase): { file: string; line: number; col: number } | undefined {
-  if (!c.at) return undefined;
-  const parts = c.at.split(':');
-  const col = Number(parts.pop());
-  const line = Number(parts.pop());
-  const file = parts.length > 0 ? parts.join(':') : c.file!;
-  return { file, line, col };
+/** The places `at` names (`LINE:COL`, `FILE:LINE:COL`, alternatives joined by '|'), resolved against the case's file. */
+export function locations(c: HostileCase): { file: string; line: number; col: number }[] {
+  if (!c.at) return [];
+  return c.at.split('|').map((one) => {
+    const parts = one.split(':');
+    const col = Number(parts.pop());
+    const line = Number(parts.pop());
+    return { file: parts.length > 0 ? parts.join(':') : c.file!, line, col };
+  });
 }
 
 export function problemsOf(c: HostileCase, run: Run, timeoutMs: number): string[] {
@@ -79,12 +80,15 @@ export function problemsOf(c: HostileCase, run: Run, timeoutMs: number): string[
     problems.push(`a failure printed on stdout: ${JSON.stringify(outcome.stdout.slice(0, 80))}`);
   }
   if (failed && outcome.stderr.trim() === '' && !run.json) problems.push('failed without a word on stderr');
-  const where = location(c);
-  if (failed && where) {
-    const named = run.json
-      ? jsonDiagnostics(document).some((d) => d.file === where.file && d.line === where.line && d.column === where.col)
-      : outcome.stderr.includes(`${where.file}:${where.line}:${where.col}: error:`);
-    if (!named) problems.push(`no diagnostic at ${where.file}:${where.line}:${where.col}: ${firstLine(run.json ? outcome.stdout.replace(/\s+/g, ' ') : outcome.stderr)}`);
+  const places = locations(c);
+  if (failed && places.length > 0) {
+    const named = places.some((where) =>
+      run.json
+        ? jsonDiagnostics(document).some((d) => d.file === where.file && d.line === where.line && d.column === where.col)
+        : outcome.stderr.includes(`${where.file}:${where.line}:${where.col}: error:`),
+    );
+    const wanted = places.map((w) => `${w.file}:${w.line}:${w.col}`).join(' or ');
+    if (!named) problems.push(`no diagnostic at ${wanted}: ${firstLine(run.json ? outcome.stdout.replace(/\s+/g, ' ') : outcome.stderr)}`);
   }
   if (failed && c.says) {
     const text = run.json ? outcome.stdout : outcome.stderr;

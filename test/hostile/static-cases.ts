@@ -5,7 +5,7 @@
  *   # family: prototype
  *   # why: a param reference that names Object.prototype's constructor
  *   # exit: 1            (or `0|1` where accepting and refusing are both right)
- *   # at: 9:23           (LINE:COL in this file, or lib/FILE.yaml:LINE:COL)
+ *   # at: 9:23           (LINE:COL in this file, or lib/FILE.yaml:LINE:COL; alternatives joined by |)
  *   # says: unknown param    (a regular expression, case-insensitive)
  *   # args: --set a=1    (arguments after the file, split on spaces)
  *   # commands: validate plan
