@@ -136,7 +136,14 @@ export async function importBundle(store: CacheStore, file: string): Promise<Imp
         if (blobDigest(data) !== ref.digest) throw new BundleError(file, `blob ${ref.digest.slice(0, 12)} does not match its sha256 (the file is damaged)`);
         blobs.set(ref.digest, data);
       }
-      const outcome = await store.importEntry(entry, blobs);
+      let outcome;
+      try {
+        outcome = await store.importEntry(entry, blobs);
+      } catch (error: unknown) {
+        // The header passed its checks, so what the store refuses is the bundle's content.
+        if (error instanceof Error && error.name === 'Error') throw new BundleError(file, error.message);
+        throw error;
+      }
       (outcome === 'imported' ? imported : present).push(key);
     }
     return { imported, present };
@@ -163,9 +170,49 @@ async function readHeader(handle: fs.promises.FileHandle, file: string): Promise
   const length = preamble.readUInt32LE(12);
   const bytes = await readExactly(handle, PREAMBLE_BYTES, length, file);
   if (!createHash('sha256').update(bytes).digest().equals(preamble.subarray(16, 48))) throw new BundleError(file, 'header does not match its sha256 (the file is damaged)');
-  const value = unpackValue<BundleHeader>(bytes);
-  if (value.tool !== 'sparsegraph' || !Array.isArray(value.entries) || !Array.isArray(value.blobs)) throw new BundleError(file, 'header is not a bundle header');
+  let value: BundleHeader;
+  try {
+    value = unpackValue<BundleHeader>(bytes);
+  } catch {
+    throw new BundleError(file, 'header does not decode');
+  }
+  if (typeof value !== 'object' || value === null || value.tool !== 'sparsegraph' || !Array.isArray(value.entries) || !Array.isArray(value.blobs)) {
+    throw new BundleError(file, 'header is not a bundle header');
+  }
+  value.entries.forEach((entry, i) => {
+    const problem = entryProblem(entry);
+    if (problem !== undefined) throw new BundleError(file, `entry ${i} of the header ${problem}`);
+  });
+  value.blobs.forEach((blob, i) => {
+    if (!isObject(blob) || !isDigest(blob.digest) || !isCount(blob.offset) || !isCount(blob.bytes)) throw new BundleError(file, `blob ${i} of the header is malformed`);
+  });
   return { value, length };
+}
+
+/** What is wrong with the shape of a bundle entry (a bundle is written elsewhere: never trusted). */
+function entryProblem(entry: unknown): string | undefined {
+  if (!isObject(entry) || !isObject(entry.record) || !isObject(entry.outputs) || !Array.isArray(entry.blobs)) return 'is malformed';
+  const { key, provenance, sizeBytes, createdAt } = entry.record;
+  if (!isDigest(key)) return 'has a malformed key';
+  if (!isObject(provenance) || typeof provenance.nodeId !== 'string' || !isObject(provenance.inputs)) return 'has malformed provenance';
+  for (const input of Object.values(provenance.inputs)) {
+    if (!(isDigest(input) || (Array.isArray(input) && input.every(isDigest)))) return 'has malformed provenance inputs';
+  }
+  if (!isCount(sizeBytes) || typeof createdAt !== 'string') return 'has a malformed record';
+  if (!entry.blobs.every((b: unknown) => isObject(b) && isDigest(b.digest) && isCount(b.bytes))) return 'lists malformed blobs';
+  return undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isDigest(value: unknown): value is string {
+  return typeof value === 'string' && /^[0-9a-f]{64}$/.test(value);
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 async function readExactly(handle: fs.promises.FileHandle, position: number, length: number, file: string): Promise<Buffer> {

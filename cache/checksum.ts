@@ -27,10 +27,15 @@ export const CHECKSUM_ALGORITHM = 'xxh64';
 
 /** xxHash64 (seed 0) of `bytes`, as 16 lowercase hex digits. */
 export function blobChecksum(bytes: Uint8Array): string {
-  if (bytes.length <= CHUNK_BYTES) return hex(h64Raw(bytes));
+  return hex(checksum64(bytes));
+}
+
+/** xxHash64 (seed 0) of `bytes`, as a number: what record frames (record-codec.ts) store. */
+export function checksum64(bytes: Uint8Array): bigint {
+  if (bytes.length <= CHUNK_BYTES) return h64Raw(bytes);
   const state = create64();
   for (let at = 0; at < bytes.length; at += CHUNK_BYTES) state.update(bytes.subarray(at, at + CHUNK_BYTES));
-  return hex(state.digest());
+  return state.digest();
 }
 
 /**

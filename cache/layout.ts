@@ -3,6 +3,9 @@
  * table's keys are built, the shape of each stored value, and the plain files kept beside the LMDB
  * environment. Changing anything here changes the on-disk format: bump FORMAT_VERSION.
  *
+ * Every value except a blob is stored as a frame (record-codec.ts: checksum, key, MessagePack value);
+ * a blob is checked against the xxh64 in its BlobInfo and the sha256 that is its key.
+ *
  * Keys are strings. Composite keys are `JSON.stringify([...])`, which is unambiguous (no separator can be
  * forged by a part) and works the same in LMDB and in the in-memory store.
  */
@@ -10,8 +13,13 @@ import { createHash } from 'node:crypto';
 import type { Digest, NodeKey } from '../core/brand.js';
 import type { BlobRef, LastRun, Provenance } from './store.js';
 
-/** Version of everything below. A store written with another version is refused, never misread. */
-export const FORMAT_VERSION = 1;
+/**
+ * Version of everything below. A store written with another version is refused, never misread.
+ * - 1: values were bare MessagePack.
+ * - 2: every value except a blob is a checksummed frame that names its key (record-codec.ts), so that a
+ *   damaged record is detected when read. `sparsegraph cache verify --repair` converts a version 1 store.
+ */
+export const FORMAT_VERSION = 2;
 
 /** The LMDB sub-databases (named databases of one environment), by role. */
 export const TABLES = {

@@ -15,8 +15,9 @@ import path from 'node:path';
 import { asBinary, open, type Database, type RootDatabase } from 'lmdb';
 import type { Backend, RawTable } from './backend.js';
 import { FILES, FORMAT_VERSION, META_KEYS, TABLE_NAMES, TABLES, type StoreFormat, type TableName } from './layout.js';
-import { packValue, unpackValue } from './record-codec.js';
-import { StoreFormatError, type CompactOutcome } from './store.js';
+import { checkDataFile } from './lmdb-check.js';
+import { packRecord, unpackRecord, unpackValue } from './record-codec.js';
+import { StoreDamagedError, StoreFormatError, type CompactOutcome } from './store.js';
 import { StoreCore, type StoreOptions } from './store-core.js';
 import { acquireCompactionLock, registerOpener, type OpenerRegistration } from './store-lock.js';
 
@@ -38,7 +39,8 @@ class LmdbBackend implements Backend {
   }
 
   #openEnv(): void {
-    const env = open({ path: this.location, maxDbs: TABLE_NAMES.length + 2 });
+    checkStructure(this.location);
+    const env = guard(this.location, () => open({ path: this.location, maxDbs: TABLE_NAMES.length + 2 }));
     this.#env = env;
     this.#dbs = new Map(TABLE_NAMES.map((name) => [name, env.openDB<Buffer, string>({ name, encoding: 'binary' })]));
   }
@@ -50,6 +52,20 @@ class LmdbBackend implements Backend {
   }
 
   table(name: TableName): RawTable {
+    const raw = this.#rawTable(name);
+    const at = this.location;
+    return {
+      get: (key) => guard(at, () => raw.get(key)),
+      use: (key, fn) => guard(at, () => raw.use(key, fn)),
+      has: (key) => guard(at, () => raw.has(key)),
+      keys: () => guard(at, () => raw.keys()),
+      count: () => guard(at, () => raw.count()),
+      put: (key, value) => guard(at, () => raw.put(key, value)),
+      remove: (key) => guard(at, () => raw.remove(key)),
+    };
+  }
+
+  #rawTable(name: TableName): RawTable {
     return {
       // A plain Uint8Array, not lmdb's Buffer, whose slice() would share memory instead of copying.
       get: (key) => {
@@ -75,8 +91,8 @@ class LmdbBackend implements Backend {
     if (env === undefined) throw new Error(`the cache at ${this.location} is not open`);
     // A child transaction is rolled back when fn throws; a plain async transaction would commit the
     // writes made before the throw.
-    const result = (await env.childTransaction(fn)) as T;
-    if (options.durable) await env.flushed;
+    const result = (await guardAsync(this.location, () => env.childTransaction(fn))) as T;
+    if (options.durable) await guardAsync(this.location, () => env.flushed);
     return result;
   }
 
@@ -151,12 +167,62 @@ export function openStore(dir: string, options: LmdbStoreOptions = {}): Promise<
   return LmdbStore.open(dir, options);
 }
 
+/**
+ * What LMDB reports (as `MDB_*` error names) when its own pages are damaged (a missing page, a page of
+ * the wrong kind, a bad meta page, a tree deeper than possible), and when a damaged file made it give up
+ * on the environment (PANIC, then BAD_TXN for every later transaction).
+ */
+const DAMAGE = /MDB_(PAGE_NOTFOUND|CORRUPTED|INVALID|PANIC|BAD_TXN|CURSOR_FULL)/;
+
+/** Runs an LMDB call; page damage it reports becomes a StoreDamagedError naming the cache. */
+function guard<T>(location: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error: unknown) {
+    throw asDamage(location, error);
+  }
+}
+
+async function guardAsync<T>(location: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error: unknown) {
+    throw asDamage(location, error);
+  }
+}
+
+function asDamage(location: string, error: unknown): unknown {
+  if (error instanceof Error && !(error instanceof StoreDamagedError) && DAMAGE.test(error.message)) return new StoreDamagedError(location, error.message);
+  return error;
+}
+
+/**
+ * Refuses a data file whose structure LMDB would trip over (lmdb-check.ts). Another process may be
+ * committing while the file is read, which can show a torn view: a problem counts only when two reads
+ * in a row find it.
+ */
+function checkStructure(location: string): void {
+  const file = path.join(location, FILES.data);
+  let problem = checkDataFile(file);
+  for (let attempt = 0; problem !== undefined && attempt < 3; attempt++) {
+    const again = checkDataFile(file);
+    if (again === problem) break;
+    problem = again;
+  }
+  if (problem !== undefined) throw new StoreDamagedError(location, problem);
+}
+
 /** Writes the format version into a new store; refuses a store written in another version. */
 async function checkFormat(backend: LmdbBackend): Promise<void> {
   const meta = backend.table(TABLES.meta);
   const read = (): StoreFormat | undefined => {
     const bytes = meta.get(META_KEYS.format);
-    return bytes === undefined ? undefined : unpackValue<StoreFormat>(bytes);
+    if (bytes === undefined) return undefined;
+    const framed = unpackRecord<StoreFormat>(META_KEYS.format, bytes);
+    if (framed.ok) return framed.value;
+    const legacy = legacyFormat(bytes);
+    if (legacy !== undefined) return legacy;
+    throw new StoreDamagedError(backend.location, `its format record is damaged (${framed.detail})`);
   };
   let format = read();
   if (format === undefined) {
@@ -164,11 +230,22 @@ async function checkFormat(backend: LmdbBackend): Promise<void> {
     format = await backend.write(() => {
       const existing = read();
       if (existing !== undefined) return existing;
-      meta.put(META_KEYS.format, packValue(fresh));
+      meta.put(META_KEYS.format, packRecord(META_KEYS.format, fresh));
       return fresh;
     }, { durable: true });
   }
   if (format.version !== FORMAT_VERSION) throw new StoreFormatError(backend.location, format.version, FORMAT_VERSION);
+}
+
+/** The format record of a version 1 store (bare MessagePack), or undefined when the bytes are not one. */
+function legacyFormat(bytes: Uint8Array): StoreFormat | undefined {
+  try {
+    const value = unpackValue<unknown>(bytes);
+    if (typeof value === 'object' && value !== null && typeof (value as StoreFormat).version === 'number' && (value as StoreFormat).version < FORMAT_VERSION) return value as StoreFormat;
+  } catch {
+    // Not MessagePack either.
+  }
+  return undefined;
 }
 
 function fsyncPath(target: string): void {

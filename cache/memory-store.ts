@@ -6,7 +6,7 @@
 import type { Digest } from '../core/brand.js';
 import type { Backend, RawTable } from './backend.js';
 import { FORMAT_VERSION, META_KEYS, TABLE_NAMES, TABLES, type StoreFormat, type TableName } from './layout.js';
-import { packValue } from './record-codec.js';
+import { packRecord } from './record-codec.js';
 import type { CompactOutcome } from './store.js';
 import { StoreCore, type StoreOptions } from './store-core.js';
 
@@ -104,7 +104,7 @@ export class MemoryStore extends StoreCore {
     super(backend, options);
     this.#memory = backend;
     void backend.write(() =>
-      backend.table(TABLES.meta).put(META_KEYS.format, packValue({ version: FORMAT_VERSION, createdAt: new Date().toISOString() } satisfies StoreFormat)),
+      backend.table(TABLES.meta).put(META_KEYS.format, packRecord(META_KEYS.format, { version: FORMAT_VERSION, createdAt: new Date().toISOString() } satisfies StoreFormat)),
     );
   }
 

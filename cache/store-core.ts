@@ -5,7 +5,10 @@
  * - BlobInfo.refs counts the results and progress states listing a blob, and a blob whose count drops
  *   to 0 is deleted in the same transaction (so per-epoch progress does not pile up garbage);
  * - BlobInfo.xxh64, when present, is the checksum of the blob's correct bytes (computed from bytes whose
- *   sha256 is the digest: freshly encoded, imported and verified, or verified on load).
+ *   sha256 is the digest: freshly encoded, imported and verified, or verified on load);
+ * - every value except a blob is a checksummed frame that names its key (record-codec.ts), read only by
+ *   #get (and `has`, which checks without decoding): a damaged value reads as absent, is listed by
+ *   `damage()` and removed, so what it held is computed again and nothing reads a wrong value.
  */
 import type { Digest, NodeKey } from '../core/brand.js';
 import type { HostTensor } from '../core/values.js';
@@ -28,7 +31,7 @@ import {
   type TableName,
 } from './layout.js';
 import { defaultClaimStaleMs, holderRecord, newHolderId, sleep, stillHolds } from './liveness.js';
-import { packValue, unpackValue } from './record-codec.js';
+import { checkRecord, packRecord, unpackRecord } from './record-codec.js';
 import {
   CorruptEntryError,
   MissingResultError,
@@ -37,6 +40,7 @@ import {
   type CacheStore,
   type Claim,
   type CompactOutcome,
+  type DamagedEntry,
   type ImportOutcome,
   type LastRun,
   type LoadOptions,
@@ -103,6 +107,8 @@ export class StoreCore implements CacheStore {
   /** Runs in progress registered through this handle, by holder id (`beginRun`). */
   readonly #runs = new Map<string, Held>();
   readonly #pending = new Set<Promise<unknown>>();
+  /** Damaged values found by this handle, by table and key (see #get). */
+  readonly #damage = new Map<string, DamagedEntry>();
 
   protected constructor(backend: Backend, options: StoreOptions = {}) {
     this.#backend = backend;
@@ -121,8 +127,14 @@ export class StoreCore implements CacheStore {
 
   // ------------------------------------------------------------------------------------- results
 
+  /** True only for a sound record: a damaged one is absent (and removed), so its key is computed again. */
   has(key: NodeKey): boolean {
-    return this.#table(TABLES.results).has(key);
+    const table = this.#table(TABLES.results);
+    const problem = table.use(key, (bytes) => checkRecord(key, bytes) ?? null);
+    if (problem === undefined) return false;
+    if (problem === null) return true;
+    this.#damaged(TABLES.results, key, table.get(key), problem);
+    return false;
   }
 
   record(key: NodeKey): ResultRecord | undefined {
@@ -132,7 +144,10 @@ export class StoreCore implements CacheStore {
 
   async load(key: NodeKey, options: LoadOptions = {}): Promise<Record<string, unknown>> {
     const stored = this.#get<StoredResult>(TABLES.results, key);
-    if (stored === undefined) throw new MissingResultError(key);
+    if (stored === undefined) {
+      const damaged = this.#damage.get(damageId(TABLES.results, key));
+      throw damaged === undefined ? new MissingResultError(key) : new CorruptEntryError(key, undefined, damaged.detail);
+    }
     const read = this.#readBlobs(stored.blobs, options.verify ?? 'checksum');
     if ('bad' in read) {
       await this.#write(() => {
@@ -160,7 +175,7 @@ export class StoreCore implements CacheStore {
       outputs: manifest,
       blobs: refs,
     };
-    const packed = packValue(stored);
+    const packed = packRecord(key, stored);
     await this.#write(() => {
       this.#storeBlobs(fresh);
       this.#retain(refs);
@@ -202,7 +217,7 @@ export class StoreCore implements CacheStore {
           if (existing !== undefined && this.#claimLive(existing)) return 'busy' as const;
           const now = Date.now();
           const record: ClaimRecord = { ...holderRecord(owner, now), claimedAt: now };
-          this.#table(TABLES.claims).put(key, packValue(record));
+          this.#table(TABLES.claims).put(key, packRecord(key, record));
           return 'owner' as const;
         }, false);
         if (outcome === 'done') return { status: 'done' };
@@ -236,7 +251,7 @@ export class StoreCore implements CacheStore {
       if (this.#state !== 'open') return;
       this.#track(this.#backend.write(() => {
         const current = this.#get<ClaimRecord | RunRecord>(table, key);
-        if (current?.owner === owner) this.#table(table).put(key, packValue({ ...current, heartbeatAt: Date.now() }));
+        if (current?.owner === owner) this.#table(table).put(key, packRecord(key, { ...current, heartbeatAt: Date.now() }));
       }, { durable: false })).catch(() => undefined);
     }, this.#heartbeatMs);
     timer.unref();
@@ -264,9 +279,9 @@ export class StoreCore implements CacheStore {
   async beginRun(keys: readonly NodeKey[]): Promise<() => void> {
     const owner = newHolderId();
     const now = Date.now();
-    const record = packValue({ ...holderRecord(owner, now), startedAt: now } satisfies RunRecord);
+    const record = packRecord(owner, { ...holderRecord(owner, now), startedAt: now } satisfies RunRecord);
     // Apart from the record, so that a heartbeat rewrites a few bytes however large the plan.
-    const runKeys = packValue({ keys: [...new Set(keys)] } satisfies RunKeys);
+    const runKeys = packRecord(owner, { keys: [...new Set(keys)] } satisfies RunKeys);
     // Committed before any result of the run exists: a sweep that sees one of them sees the run too.
     await this.#write(() => {
       this.#table(TABLES.runKeys).put(owner, runKeys);
@@ -292,7 +307,7 @@ export class StoreCore implements CacheStore {
     const refs = [...blobs].map(([digest, bytes]) => ({ digest, bytes: bytes.length }));
     const fresh = withChecksums(blobs);
     const stored: StoredProgress = { format: FORMAT_VERSION, key, savedAt: new Date().toISOString(), state: manifest, blobs: refs };
-    const packed = packValue(stored);
+    const packed = packRecord(key, stored);
     await this.#write(() => {
       this.#storeBlobs(fresh);
       this.#retain(refs);
@@ -328,8 +343,9 @@ export class StoreCore implements CacheStore {
   }
 
   async setLastRun(scope: string, nodeId: string, run: LastRun): Promise<void> {
-    const packed = packValue({ scope, nodeId, run } satisfies StoredLastRun);
-    await this.#write(() => this.#table(TABLES.lastRuns).put(lastRunKey(scope, nodeId), packed));
+    const key = lastRunKey(scope, nodeId);
+    const packed = packRecord(key, { scope, nodeId, run } satisfies StoredLastRun);
+    await this.#write(() => this.#table(TABLES.lastRuns).put(key, packed));
   }
 
   // ---------------------------------------------------------------------------------------- pins
@@ -339,7 +355,8 @@ export class StoreCore implements CacheStore {
     const value: PinValue = { key, label, pinnedAt: new Date().toISOString() };
     await this.#write(() => {
       const table = this.#table(TABLES.pins);
-      if (!table.has(pinKey(key, label))) table.put(pinKey(key, label), packValue(value));
+      const at = pinKey(key, label);
+      if (this.#get<PinValue>(TABLES.pins, at) === undefined) table.put(at, packRecord(at, value));
     });
   }
 
@@ -399,13 +416,12 @@ export class StoreCore implements CacheStore {
   blobInfo(digest: Digest): BlobInfo | undefined {
     const bytes = this.#table(TABLES.blobInfo).get(digest);
     if (bytes === undefined) return undefined;
-    let info: unknown;
-    try {
-      info = unpackValue<unknown>(bytes);
-    } catch {
-      return undefined;
-    }
-    return isBlobInfo(info) ? info : undefined;
+    const read = unpackRecord<unknown>(digest, bytes);
+    return read.ok && isBlobInfo(read.value) ? read.value : undefined;
+  }
+
+  damage(): readonly DamagedEntry[] {
+    return [...this.#damage.values()];
   }
 
   async importEntry(entry: StoredEntry, blobs: ReadonlyMap<Digest, Uint8Array>): Promise<ImportOutcome> {
@@ -432,7 +448,7 @@ export class StoreCore implements CacheStore {
       outputs: entry.outputs,
       blobs: entry.blobs,
     };
-    const packed = packValue(stored);
+    const packed = packRecord(key, stored);
     return this.#write(() => {
       if (this.has(key)) return 'present' as const;
       const table = this.#table(TABLES.blobs);
@@ -512,7 +528,7 @@ export class StoreCore implements CacheStore {
         for (const [digest, refs] of referenced) {
           const info = this.blobInfo(digest);
           const bytes = info?.bytes ?? blobTable.get(digest)?.length;
-          if (bytes !== undefined && info?.refs !== refs) infoTable.put(digest, packValue(blobInfoOf(refs, bytes, info?.xxh64)));
+          if (bytes !== undefined && info?.refs !== refs) infoTable.put(digest, packRecord(digest, blobInfoOf(refs, bytes, info?.xxh64)));
         }
       }
       return { removedResults: [...removeResults], removedProgress: [...removeProgress], removedBlobs, bytesFreed };
@@ -558,9 +574,39 @@ export class StoreCore implements CacheStore {
     return this.#backend.table(name);
   }
 
+  /**
+   * The one reader of stored values. A damaged value (checksum, key or decoding, record-codec.ts) is
+   * treated as absent, so no caller ever sees a wrong value: it is reported through `damage()` and
+   * removed (see #damaged), and whatever it held is computed again.
+   */
   #get<T>(table: TableName, key: string): T | undefined {
     const bytes = this.#table(table).get(key);
-    return bytes === undefined ? undefined : unpackValue<T>(bytes);
+    if (bytes === undefined) return undefined;
+    const read = unpackRecord<T>(key, bytes);
+    if (read.ok) return read.value;
+    this.#damaged(table, key, bytes, read.detail);
+    return undefined;
+  }
+
+  /**
+   * Records a damaged value and removes it, in a write of its own once the current call returns (reads
+   * happen inside other writes too, and a store read may not write). The removal only happens while the
+   * same bytes are stored: a sound value written meanwhile is kept. A damaged BlobInfo is not removed
+   * here: `load` repairs it from the blob's sha256 (see #readBlobs).
+   */
+  #damaged(table: TableName, key: string, bytes: Uint8Array | undefined, detail: string): void {
+    const id = damageId(table, key);
+    if (this.#damage.has(id)) return;
+    this.#damage.set(id, { table, key, detail });
+    if (bytes === undefined || table === TABLES.blobInfo) return;
+    this.#track(Promise.resolve().then(async () => {
+      if (this.#state !== 'open') return;
+      await this.#backend.write(() => {
+        const raw = this.#backend.table(table);
+        const now = raw.get(key);
+        if (now !== undefined && Buffer.from(now).equals(bytes)) raw.remove(key);
+      }, { durable: false });
+    })).catch(() => undefined);
   }
 
   #write<T>(fn: () => T, durable = this.#durable): Promise<T> {
@@ -596,7 +642,7 @@ export class StoreCore implements CacheStore {
     for (const { digest } of refs) {
       // Read before `use`: nothing may read the store while `use` lends its bytes.
       const info = verify === 'checksum' ? this.#table(TABLES.blobInfo).get(digest) : undefined;
-      const expected = info === undefined ? undefined : recordedChecksum(info);
+      const expected = info === undefined ? undefined : recordedChecksum(digest, info);
       const outcome = table.use(digest, (bytes): HostTensor | string => {
         // With a recorded checksum, it is computed during the decode (see below); otherwise the bytes
         // are verified first, as they are in `digest` mode.
@@ -650,7 +696,7 @@ export class StoreCore implements CacheStore {
         for (const [digest, xxh64] of checksums) {
           const info = this.blobInfo(digest);
           if (info !== undefined && info.xxh64 !== xxh64) {
-            this.#table(TABLES.blobInfo).put(digest, packValue(blobInfoOf(info.refs, info.bytes, xxh64)));
+            this.#table(TABLES.blobInfo).put(digest, packRecord(digest, blobInfoOf(info.refs, info.bytes, xxh64)));
           }
         }
       }, false);
@@ -671,8 +717,8 @@ export class StoreCore implements CacheStore {
     for (const [digest, { bytes, xxh64 }] of blobs) {
       if (!table.has(digest)) table.put(digest, bytes);
       const info = this.blobInfo(digest);
-      if (info === undefined) infos.put(digest, packValue(blobInfoOf(0, bytes.length, xxh64)));
-      else if (info.xxh64 !== xxh64) infos.put(digest, packValue(blobInfoOf(info.refs, info.bytes, xxh64)));
+      if (info === undefined) infos.put(digest, packRecord(digest, blobInfoOf(0, bytes.length, xxh64)));
+      else if (info.xxh64 !== xxh64) infos.put(digest, packRecord(digest, blobInfoOf(info.refs, info.bytes, xxh64)));
     }
   }
 
@@ -680,7 +726,7 @@ export class StoreCore implements CacheStore {
     const table = this.#table(TABLES.blobInfo);
     for (const { digest, bytes } of refs) {
       const info = this.blobInfo(digest);
-      table.put(digest, packValue(blobInfoOf((info?.refs ?? 0) + 1, info?.bytes ?? bytes, info?.xxh64)));
+      table.put(digest, packRecord(digest, blobInfoOf((info?.refs ?? 0) + 1, info?.bytes ?? bytes, info?.xxh64)));
     }
   }
 
@@ -689,7 +735,7 @@ export class StoreCore implements CacheStore {
       const info = this.blobInfo(digest);
       if (info === undefined) continue;
       if (info.refs <= 1) this.#dropBlob(digest);
-      else this.#table(TABLES.blobInfo).put(digest, packValue(blobInfoOf(info.refs - 1, info.bytes, info.xxh64)));
+      else this.#table(TABLES.blobInfo).put(digest, packRecord(digest, blobInfoOf(info.refs - 1, info.bytes, info.xxh64)));
     }
   }
 
@@ -731,15 +777,14 @@ function isBlobInfo(value: unknown): value is BlobInfo {
  * damaged (does not decode, or holds something else), so that it is checked and repaired like a wrong
  * checksum; undefined when the record has no checksum (written by an older build).
  */
-function recordedChecksum(bytes: Uint8Array): string | null | undefined {
-  let info: unknown;
-  try {
-    info = unpackValue<unknown>(bytes);
-  } catch {
-    return null;
-  }
-  if (!isBlobInfo(info)) return null;
-  return info.xxh64;
+function recordedChecksum(digest: Digest, bytes: Uint8Array): string | null | undefined {
+  const read = unpackRecord<unknown>(digest, bytes);
+  if (!read.ok || !isBlobInfo(read.value)) return null;
+  return read.value.xxh64;
+}
+
+function damageId(table: TableName, key: string): string {
+  return JSON.stringify([table, key]);
 }
 
 function toRecord(stored: StoredResult): ResultRecord {

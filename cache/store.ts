@@ -8,7 +8,7 @@
  * back an equal tree on load.
  */
 import type { Digest, NodeKey } from '../core/brand.js';
-import type { BlobInfo } from './layout.js';
+import type { BlobInfo, TableName } from './layout.js';
 
 /** Where a result came from: enough to re-create it and to explain it to a person. */
 export interface Provenance {
@@ -55,16 +55,42 @@ export interface LastRun {
 
 /**
  * Raised by `load` and `loadProgress` when a stored blob is missing, fails verification (LoadOptions) or
- * does not decode; the entry (or progress state) and the blob are already removed.
+ * does not decode, or when the record itself is damaged (`digest` undefined); the entry (or progress
+ * state) and the blob are already removed.
  */
 export class CorruptEntryError extends Error {
   constructor(
     readonly key: NodeKey,
-    readonly digest: Digest,
+    readonly digest: Digest | undefined,
     detail: string,
   ) {
-    super(`cached result ${key.slice(0, 12)} is corrupted (blob ${digest.slice(0, 12)}: ${detail}); it was removed`);
+    super(`cached result ${key.slice(0, 12)} is corrupted (${digest === undefined ? 'record' : `blob ${digest.slice(0, 12)}`}: ${detail}); it was removed`);
     this.name = 'CorruptEntryError';
+  }
+}
+
+/**
+ * A stored value (record, claim, pin, ...) found damaged when read: its checksum or key does not match,
+ * or it does not decode. The store treats it as absent and removes it; `CacheStore.damage` lists them.
+ */
+export interface DamagedEntry {
+  readonly table: TableName;
+  readonly key: string;
+  readonly detail: string;
+}
+
+/**
+ * Raised when LMDB reports damage to its own pages (MDB_PAGE_NOTFOUND, MDB_CORRUPTED, a bad meta page):
+ * the file cannot be read as it is. `sparsegraph cache verify --repair` salvages what can be read.
+ */
+export class StoreDamagedError extends Error {
+  constructor(
+    readonly location: string,
+    readonly detail: string,
+  ) {
+    super(`the cache file ${location}/data.mdb is damaged (${detail}); ` +
+      `run \`sparsegraph cache verify --repair --cache ${location}\` to keep every result that can still be read`);
+    this.name = 'StoreDamagedError';
   }
 }
 
@@ -148,7 +174,9 @@ export class StoreFormatError extends Error {
     readonly supported: number,
   ) {
     super(`the cache at ${location} has format version ${found}; this build reads version ${supported}. ` +
-      `Use a fresh cache directory (or remove this one) to continue.`);
+      (found < supported
+        ? `Run \`sparsegraph cache verify --repair --cache ${location}\` to convert it (the old file is kept beside it).`
+        : 'Use the newer sparsegraph that wrote it, or a fresh cache directory.'));
     this.name = 'StoreFormatError';
   }
 }
@@ -233,6 +261,8 @@ export type CompactOutcome =
   | { readonly compacted: false; readonly reason: string };
 
 export interface CacheStore extends ResultStore {
+  /** Where the store keeps its data (a directory, or a description for in-memory stores), for messages. */
+  readonly location: string;
   /** Every stored result key, in key order. */
   keys(): NodeKey[];
   /** Adds a label to `key` (idempotent); pinned keys and what they came from survive gc. */
@@ -242,6 +272,8 @@ export interface CacheStore extends ResultStore {
   /** All pins, ordered by key then label. */
   pins(): PinRecord[];
   stats(): StoreStats;
+  /** The damaged values this handle has found (and removed, or is removing) since it was opened. */
+  damage(): readonly DamagedEntry[];
 
   /** The stored form of a result, for bundles and `show`. */
   entry(key: NodeKey): StoredEntry | undefined;

@@ -6,11 +6,13 @@ import ms from 'ms';
 import { exportBundle, importBundle } from '../../cache/bundle.js';
 import { collectGarbage } from '../../cache/gc.js';
 import type { CacheStore, ResultRecord } from '../../cache/store.js';
+import { repairStore, verifyStore, type RepairReport, type VerifyReport } from '../../cache/verify.js';
 import type { NodeKey } from '../brand.js';
 import { choosePort, encodeExport, extensionOf, extensionsFor, orList, portTypeOf, supportedFormats, type PortChoice, type TypedOutput } from '../export/formats.js';
 import type { PortValue } from '../values.js';
 import {
   analyzeOrExit,
+  cacheDirFor,
   cacheOption,
   collect,
   jsonOption,
@@ -22,7 +24,7 @@ import {
   type CacheOptions,
 } from './common.js';
 import { exportPipeline, isPipelineTarget } from './export-pipeline.js';
-import { printJson, UsageError } from './output.js';
+import { EXIT, printJson, UsageError } from './output.js';
 
 type TargetOptions = CacheOptions & AnalysisOptions & { pipeline?: string; json?: boolean };
 
@@ -32,6 +34,34 @@ async function withStore<T>(opts: CacheOptions, pipeline: string | undefined, fn
     return await fn(store);
   } finally {
     await store.close();
+    reportDamage(store);
+  }
+}
+
+/**
+ * Says on stderr which damaged values a command found in the cache (they were removed, and what they
+ * held is computed again by the next run), so that a failing disk does not go unnoticed.
+ */
+export function reportDamage(store: CacheStore): void {
+  const damage = store.damage();
+  if (damage.length === 0) return;
+  process.stderr.write(`sparsegraph: warning: the cache ${store.location} held ${damage.length} damaged value(s); they were removed:\n`);
+  for (const d of damage) process.stderr.write(`  ${d.table} ${d.key.slice(0, 64)}: ${d.detail}\n`);
+}
+
+function printVerifyReport(report: VerifyReport | RepairReport): void {
+  const out = process.stdout;
+  out.write(`cache ${report.location}: ${report.results} result(s), ${report.soundResults} sound; ${report.blobs} blob(s)\n`);
+  for (const p of report.problems) out.write(`  ${p.key === undefined ? '' : `${p.key.slice(0, 16)}: `}${p.problem}\n`);
+  out.write(report.problems.length === 0 ? 'no problems found\n' : `${report.problems.length} problem(s) found\n`);
+  if ('keptAs' in report) {
+    out.write(
+      `repaired: kept ${report.salvaged} of ${report.results} result(s) with their blobs, ${report.pins} pin(s), ${report.lastRuns} last run(s)` +
+        `${report.droppedProgress > 0 ? `; ${report.droppedProgress} in-progress state(s) dropped` : ''}\n` +
+        `the old file is kept as ${report.keptAs}\n`,
+    );
+  } else if (report.problems.length > 0) {
+    out.write(`run \`sparsegraph cache verify --repair --cache ${report.location}\` to keep every sound result in a fresh cache file\n`);
   }
 }
 
@@ -287,7 +317,7 @@ export function registerCacheCommands(cli: Command): void {
       });
     });
 
-  const cache = cli.command('cache').description('share cached results: export a pipeline\'s results to a bundle, import one');
+  const cache = cli.command('cache').description('share cached results (export a pipeline\'s results to a bundle, import one) and check the cache (verify)');
   cache
     .command('export')
     .description('write every cached result a pipeline needs to one bundle file')
@@ -309,6 +339,21 @@ export function registerCacheCommands(cli: Command): void {
           if (notRun > 0) process.stdout.write(`${notRun} node instance(s) of ${file} are not cached and were not exported\n`);
         }
       });
+    });
+  cache
+    .command('verify')
+    .description('check every record and blob of the cache (checksums, references, counts); --repair keeps every sound result in a fresh cache file')
+    .option('--pipeline <file>', 'locate the default cache beside this pipeline')
+    .option('--repair', 'copy every sound result (with its blobs, pins and last runs) into a fresh cache file that replaces the damaged one, kept beside it')
+    .addOption(cacheOption())
+    .addOption(jsonOption())
+    .action(async (opts: CacheOptions & { pipeline?: string; repair?: boolean; json?: boolean }) => {
+      const dir = cacheDirFor(opts, opts.pipeline);
+      const report = opts.repair ? await repairStore(dir) : await verifyStore(dir);
+      if (opts.json) printJson(report);
+      else printVerifyReport(report);
+      // A repair that succeeded leaves a sound cache; a verify reports what it found.
+      process.exitCode = opts.repair || report.problems.length === 0 ? EXIT.ok : EXIT.failure;
     });
   cache
     .command('import')

@@ -14,7 +14,7 @@ import { matchInstances, planGraph, type PlanEntry } from '../plan.js';
 import { packageVersion } from '../version.js';
 import { EXIT, expectedFailure, paint, printJson, UsageError } from './output.js';
 import { progressView } from './progress.js';
-import { registerCacheCommands } from './cache-commands.js';
+import { registerCacheCommands, reportDamage } from './cache-commands.js';
 import { registerBenchCommand } from './bench-command.js';
 import {
   analyzeOrExit,
@@ -104,6 +104,7 @@ function program(): Command {
         else printPlan(entries);
       } finally {
         await store.close();
+        reportDamage(store);
       }
     });
 
@@ -148,6 +149,7 @@ function program(): Command {
         else printReport(written);
       } finally {
         await store.close();
+        reportDamage(store);
       }
     });
 
@@ -258,6 +260,7 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
     process.off('SIGTERM', onSignal);
     await runner.close();
     await store.close();
+    reportDamage(store);
   }
 }
 

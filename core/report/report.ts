@@ -7,7 +7,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { ResultStore } from '../../cache/store.js';
+import { CorruptEntryError, MissingResultError, type ResultStore } from '../../cache/store.js';
 import type { KeyedInstance, ValidGraph } from '../lang/analyze.js';
 import type { Figure } from '../values.js';
 import { showSpread, type ClaimsReport } from './claims.js';
@@ -50,7 +50,18 @@ export async function writeReport(graph: ValidGraph, store: ResultStore, opts: {
       missing.push(instance.id);
       continue;
     }
-    const figure = (await store.load(instance.key))['figure'] as Figure | undefined;
+    let outputs: Record<string, unknown>;
+    try {
+      outputs = await store.load(instance.key);
+    } catch (e) {
+      // Removed since `has`, or found damaged and removed by `load` (the next run recomputes it).
+      if (e instanceof MissingResultError || e instanceof CorruptEntryError) {
+        missing.push(instance.id);
+        continue;
+      }
+      throw e;
+    }
+    const figure = outputs['figure'] as Figure | undefined;
     if (figure) loaded.push({ instance, figure });
   }
   const written: string[] = [];

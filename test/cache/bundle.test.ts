@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { NodeKey } from '../../core/brand.js';
+import { createHash } from 'node:crypto';
 import { BundleError, exportBundle, importBundle, readBundleHeader } from '../../cache/bundle.js';
+import { packValue } from '../../cache/record-codec.js';
 import { openStore } from '../../cache/lmdb-store.js';
 import { MemoryStore } from '../../cache/memory-store.js';
 import type { CacheStore } from '../../cache/store.js';
@@ -99,6 +101,29 @@ describe('bundles', () => {
     fs.writeFileSync(file, 'name,value\n');
     await assert.rejects(importBundle(new MemoryStore(), file), BundleError);
     await assert.rejects(importBundle(new MemoryStore(), path.join(freshDir(), 'absent')), /cannot open \(ENOENT\)/);
+  });
+
+  it('refuse a header that passes its sha256 but holds malformed entries, naming the entry', async () => {
+    const file = path.join(freshDir(), 'forged.sgbundle');
+    const forge = (header: unknown): void => {
+      const bytes = packValue(header);
+      const preamble = Buffer.alloc(48);
+      preamble.write('SGBUNDLE', 0, 'ascii');
+      preamble.writeUInt32LE(1, 8);
+      preamble.writeUInt32LE(bytes.length, 12);
+      createHash('sha256').update(bytes).digest().copy(preamble, 16);
+      fs.writeFileSync(file, Buffer.concat([preamble, bytes]));
+    };
+    const header = { tool: 'sparsegraph', createdAt: '', roots: [], blobs: [] };
+    forge({ ...header, entries: [{ record: { key: '__proto__', provenance: {}, sizeBytes: 0, createdAt: '' }, outputs: {}, blobs: [] }] });
+    await assert.rejects(importBundle(new MemoryStore(), file), { name: 'BundleError', message: `bundle ${file}: entry 0 of the header has a malformed key` });
+    forge({ ...header, entries: [null] });
+    await assert.rejects(importBundle(new MemoryStore(), file), { name: 'BundleError', message: `bundle ${file}: entry 0 of the header is malformed` });
+    const entry = { record: { key: k('a'), provenance: { nodeId: 'a', inputs: {} }, sizeBytes: 0, createdAt: '' }, outputs: { w: { $sg: 'tensor', digest: k('blob'), bytes: 4 } }, blobs: [] };
+    forge({ ...header, entries: [entry] });
+    await assert.rejects(importBundle(new MemoryStore(), file), { name: 'BundleError', message: `bundle ${file}: entry ${k('a').slice(0, 12)}: outputs reference blob ${k('blob').slice(0, 12)} it does not list` });
+    forge({ ...header, entries: 'no' });
+    await assert.rejects(importBundle(new MemoryStore(), file), { name: 'BundleError', message: `bundle ${file}: header is not a bundle header` });
   });
 
   it('are never written from a corrupted store', async () => {

@@ -8,12 +8,12 @@ import xxhash from 'xxhash-wasm';
 import { blobDigest, encodeTensor } from '../../cache/blob-codec.js';
 import { blobChecksum, checksumWhileCopying } from '../../cache/checksum.js';
 import { FILES, FORMAT_VERSION, lastRunKey, pinKey, TABLES, type BlobInfo } from '../../cache/layout.js';
-import { packValue } from '../../cache/record-codec.js';
+import { checkRecord, packRecord, packValue, unpackRecord } from '../../cache/record-codec.js';
 import type { NodeKey } from '../../core/brand.js';
 
 describe('cache layout', () => {
   it('names tables, files and composite keys as it always did', () => {
-    assert.equal(FORMAT_VERSION, 1);
+    assert.equal(FORMAT_VERSION, 2);
     assert.deepEqual(Object.values(TABLES), ['results', 'blobs', 'blob-info', 'claims', 'runs', 'run-keys', 'progress', 'last-runs', 'pins', 'meta']);
     assert.deepEqual(FILES, {
       data: 'data.mdb',
@@ -53,6 +53,12 @@ describe('cache layout', () => {
       // map of 3: "refs" 1, "bytes" 48, "xxh64" "8786ce76f2174800"
       'de0003a47265667301a5627974657330a57878683634b038373836636537366632313734383030',
     );
+    // Stored as a frame: "SGR" v1, the xxh64 (big-endian) of what follows it, key length 8, the key
+    // (a short stand-in for a digest), then the MessagePack value above.
+    assert.equal(
+      Buffer.from(packRecord('dddddddd', info)).toString('hex'),
+      '5347520183b654d330205be908000000' + '6464646464646464' + 'de0003a47265667301a5627974657330a57878683634b038373836636537366632313734383030',
+    );
     // Large blobs are hashed in chunks; the result is the one-shot xxh64 of the whole.
     const { h64Raw } = await xxhash();
     const large = new Uint8Array(3 * 256 * 1024 + 13).map((_, i) => (i * 2654435761) >>> 24);
@@ -61,5 +67,19 @@ describe('cache layout', () => {
     const copy = new Uint8Array(large.length - 40);
     assert.equal(checksumWhileCopying(large, 40, copy), blobChecksum(large));
     assert.deepEqual(copy, large.subarray(40));
+  });
+
+  it('refuses a framed record that is damaged or found under another key', () => {
+    const frame = packRecord('key-a', { metric: 0.25 });
+    assert.deepEqual(unpackRecord('key-a', frame), { ok: true, value: { metric: 0.25 } });
+    assert.equal(checkRecord('key-b', frame), 'stored under the wrong key (it was written for "key-a")');
+    // Every single flipped bit, anywhere in the frame, is detected.
+    for (let bit = 0; bit < frame.length * 8; bit++) {
+      const damaged = frame.slice();
+      damaged[bit >> 3]! ^= 1 << (bit & 7);
+      assert.equal(unpackRecord('key-a', damaged).ok, false, `bit ${bit}`);
+    }
+    assert.equal(checkRecord('key-a', frame.subarray(0, 10)), 'not a framed record');
+    assert.equal(checkRecord('key-a', packValue({ metric: 0.25 })), 'not a framed record');
   });
 });

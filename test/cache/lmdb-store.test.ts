@@ -9,7 +9,7 @@ import { open } from 'lmdb';
 import { collectGarbage } from '../../cache/gc.js';
 import { FILES, META_KEYS, TABLES } from '../../cache/layout.js';
 import { openStore } from '../../cache/lmdb-store.js';
-import { packValue } from '../../cache/record-codec.js';
+import { packRecord } from '../../cache/record-codec.js';
 import { StoreFormatError } from '../../cache/store.js';
 import { StoreBusyError } from '../../cache/store-lock.js';
 import { floatTensor, keyOf, provenance, sameBits } from './fixtures/data.js';
@@ -134,11 +134,11 @@ describe('LMDB store on disk', () => {
     const dir = freshDir();
     const env = open({ path: dir, maxDbs: 12 });
     const meta = env.openDB({ name: TABLES.meta, encoding: 'binary' });
-    await meta.put(META_KEYS.format, Buffer.from(packValue({ version: 99, createdAt: '' })));
+    await meta.put(META_KEYS.format, Buffer.from(packRecord(META_KEYS.format, { version: 99, createdAt: '' })));
     await env.close();
     await assert.rejects(openStore(dir), (error: unknown) => {
       assert.ok(error instanceof StoreFormatError);
-      assert.match(error.message, /format version 99; this build reads version 1/);
+      assert.equal(error.message, `the cache at ${dir} has format version 99; this build reads version 2. Use the newer sparsegraph that wrote it, or a fresh cache directory.`);
       return true;
     });
     assert.deepEqual(fs.readdirSync(path.join(dir, FILES.openers)), [], 'a refused open leaves no handle file');

@@ -4,7 +4,7 @@ import { blobChecksum } from '../../cache/checksum.js';
 import { collectGarbage } from '../../cache/gc.js';
 import { TABLES, type BlobInfo } from '../../cache/layout.js';
 import { MemoryStore } from '../../cache/memory-store.js';
-import { packValue, unpackValue } from '../../cache/record-codec.js';
+import { packRecord } from '../../cache/record-codec.js';
 import { CorruptEntryError } from '../../cache/store.js';
 import { floatTensor, keyOf, provenance, sameBits } from './fixtures/data.js';
 import { storeContract } from './store-contract.js';
@@ -17,8 +17,8 @@ storeContract({
     return store;
   },
   corruptChecksum: async (store, digest) => {
+    const checksum = Buffer.from(store.blobInfo(digest)!.xxh64!, 'ascii');
     (store as MemoryStore).tamperForTesting(TABLES.blobInfo, digest, (bytes) => {
-      const checksum = Buffer.from(unpackValue<BlobInfo>(bytes).xxh64!, 'ascii');
       const at = Buffer.from(bytes).indexOf(checksum);
       assert.ok(at >= 0);
       bytes[at + 8]! ^= 0x01;
@@ -27,10 +27,8 @@ storeContract({
     return store;
   },
   dropChecksum: async (store, digest) => {
-    (store as MemoryStore).tamperForTesting(TABLES.blobInfo, digest, (bytes) => {
-      const info = unpackValue<BlobInfo>(bytes);
-      return packValue({ refs: info.refs, bytes: info.bytes });
-    });
+    const info = store.blobInfo(digest)!;
+    (store as MemoryStore).tamperForTesting(TABLES.blobInfo, digest, () => packRecord(digest, { refs: info.refs, bytes: info.bytes } satisfies BlobInfo));
     return store;
   },
   cleanup: async () => undefined,

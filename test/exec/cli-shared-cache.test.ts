@@ -112,10 +112,10 @@ nodes:
     assert.match(duringReport.compaction.reason ?? '', /^the store is open in 2 other handle\(s\)/);
     const ran = await run;
     assert.equal(ran.code, 0, ran.stderr);
-    assert.deepEqual(JSON.parse(ran.stdout), { executed: ['first', 'second', 'third'], cached: [], failed: [], skipped: [] }, 'nothing recomputed');
+    assert.deepEqual(JSON.parse(ran.stdout), { ok: true, executed: ['first', 'second', 'third'], cached: [], failed: [], skipped: [] }, 'nothing recomputed');
     assert.equal(events(firstLog).length, 2, 'first ran once');
     const again = await cli(['run', file, '--jobs', '0', '--cache', cache, '--kinds', blockingKinds, '--json']);
-    assert.deepEqual(JSON.parse(again.stdout), { executed: [], cached: ['first', 'second', 'third'], failed: [], skipped: [] });
+    assert.deepEqual(JSON.parse(again.stdout), { ok: true, executed: [], cached: ['first', 'second', 'third'], failed: [], skipped: [] });
     // The run has ended: gc is as before, and keeps only what the kept pipeline or a pin needs.
     const after = await cli(gc);
     assert.equal(after.code, 0, after.stderr);
