@@ -53,6 +53,11 @@ export interface HostileCase {
   readonly timeoutMs?: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly accepted?: Accepted;
+  /**
+   * The command's answer is a report on stdout even when it exits 1 (`cache verify`, as `git fsck`):
+   * then stdout may hold it, stderr may be silent, and `says` is looked for in both.
+   */
+  readonly reportOnStdout?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 20_000;

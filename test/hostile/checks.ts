@@ -76,10 +76,10 @@ export function problemsOf(c: HostileCase, run: Run, timeoutMs: number): string[
       if (failed && ok !== false) problems.push(`--json: exit ${outcome.code} but the document does not say ok: false`);
       if (!failed && run.validate && ok !== true) problems.push('--json: validate accepted the file but the document does not say ok: true');
     }
-  } else if (failed && outcome.stdout.trim() !== '') {
+  } else if (failed && outcome.stdout.trim() !== '' && !c.reportOnStdout) {
     problems.push(`a failure printed on stdout: ${JSON.stringify(outcome.stdout.slice(0, 80))}`);
   }
-  if (failed && outcome.stderr.trim() === '' && !run.json) problems.push('failed without a word on stderr');
+  if (failed && outcome.stderr.trim() === '' && !run.json && !(c.reportOnStdout && outcome.stdout.trim() !== '')) problems.push('failed without a word on stderr');
   const places = locations(c);
   if (failed && places.length > 0) {
     const named = places.some((where) =>
@@ -91,7 +91,7 @@ export function problemsOf(c: HostileCase, run: Run, timeoutMs: number): string[
     if (!named) problems.push(`no diagnostic at ${wanted}: ${firstLine(run.json ? outcome.stdout.replace(/\s+/g, ' ') : outcome.stderr)}`);
   }
   if (failed && c.says) {
-    const text = run.json ? outcome.stdout : outcome.stderr;
+    const text = run.json ? outcome.stdout : c.reportOnStdout ? `${outcome.stdout}\n${outcome.stderr}` : outcome.stderr;
     if (!c.says.test(text)) problems.push(`the message does not say ${c.says}: ${firstLine(text)}`);
   }
   return problems;

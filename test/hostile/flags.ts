@@ -5,7 +5,7 @@
  * and whatever the case adds.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Exit, Family, HostileCase } from './case.js';
 import { repoRoot } from './spawn.js';
@@ -46,6 +46,12 @@ nodes:
 
 const fixtureKinds = join(repoRoot, 'dist/test/fixtures/kinds.js');
 
+/** A cache directory whose data.mdb is 64 KiB of noise (a fixed sequence, so every run sees the same bytes). */
+function garbageCache(dir: string): void {
+  mkdirSync(join(dir, 'cache'));
+  writeFileSync(join(dir, 'cache/data.mdb'), Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 2654435761) >>> 24)));
+}
+
 function baseSetup(dir: string): void {
   writeFileSync(join(dir, 'ok.yaml'), OK);
   writeFileSync(join(dir, 'const.yaml'), CONST);
@@ -63,6 +69,7 @@ interface FlagCase {
   readonly says?: RegExp;
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
+  readonly reportOnStdout?: boolean;
 }
 
 const cache = ['--cache', '$D/cache'];
@@ -121,10 +128,7 @@ const flagCasesList: FlagCase[] = [
     mkdirSync(join(d, 'cache'));
     execFileSync('mkfifo', [join(d, 'cache/data.mdb')]);
   } },
-  { name: 'cache-data-file-garbage', why: 'a cache directory whose data.mdb is random bytes', exit: 1, argv: ['plan', 'ok.yaml', ...cache], setup: (d) => {
-    mkdirSync(join(d, 'cache'));
-    writeFileSync(join(d, 'cache/data.mdb'), Buffer.from(Array.from({ length: 65536 }, (_, i) => (i * 2654435761) >>> 24)));
-  } },
+  { name: 'cache-data-file-garbage', why: 'a cache directory whose data.mdb is random bytes', exit: 1, argv: ['plan', 'ok.yaml', ...cache], setup: (d) => garbageCache(d) },
   { name: 'cache-data-file-directory', why: 'a cache directory whose data.mdb is a directory', exit: 1, argv: ['plan', 'ok.yaml', ...cache], setup: (d) => mkdirSync(join(d, 'cache/data.mdb'), { recursive: true }) },
   { name: 'unknown-flag', why: 'an option no command has', exit: 2, argv: validate('--nope') },
   { name: 'misspelt-json', why: '--jsonn', exit: 2, argv: validate('--jsonn') },
@@ -152,6 +156,23 @@ const flagCasesList: FlagCase[] = [
   { name: 'cache-import-directory', why: 'cache import of a directory', exit: 1, argv: ['cache', 'import', 'sub', ...cache], setup: (d) => mkdirSync(join(d, 'sub')) },
   { name: 'cache-import-magic-only', why: 'cache import of a file holding only the bundle magic', exit: 1, argv: ['cache', 'import', 'b.sgb', ...cache], setup: (d) => writeFileSync(join(d, 'b.sgb'), 'SGBUNDLE') },
   { name: 'cache-import-lying-length', why: 'a bundle header that claims a 4 GiB entry', exit: 1, argv: ['cache', 'import', 'b.sgb', ...cache], setup: (d) => writeFileSync(join(d, 'b.sgb'), Buffer.concat([Buffer.from('SGBUNDLE'), Buffer.from([1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), Buffer.alloc(64, 7)])) },
+  { reportOnStdout: true, name: 'cache-verify-garbage', why: 'cache verify of a data.mdb of random bytes', exit: 1, argv: ['cache', 'verify', ...cache], setup: (d) => garbageCache(d), says: /damaged/ },
+  { reportOnStdout: true, name: 'cache-verify-repair-garbage', why: 'cache verify --repair of a data.mdb of random bytes', exit: [0, 1], argv: ['cache', 'verify', '--repair', ...cache], setup: (d) => garbageCache(d) },
+  { reportOnStdout: true, name: 'cache-verify-fifo', why: 'cache verify of a cache whose data.mdb is a FIFO', exit: 1, argv: ['cache', 'verify', ...cache], setup: (d) => {
+    mkdirSync(join(d, 'cache'));
+    execFileSync('mkfifo', [join(d, 'cache/data.mdb')]);
+  } },
+  { reportOnStdout: true, name: 'cache-verify-data-directory', why: 'cache verify of a cache whose data.mdb is a directory', exit: 1, argv: ['cache', 'verify', ...cache], setup: (d) => mkdirSync(join(d, 'cache/data.mdb'), { recursive: true }) },
+  { reportOnStdout: true, name: 'cache-verify-truncated', why: 'cache verify of a data.mdb cut to 100 bytes', exit: 1, argv: ['cache', 'verify', ...cache], setup: (d) => {
+    mkdirSync(join(d, 'cache'));
+    writeFileSync(join(d, 'cache/data.mdb'), Buffer.alloc(100, 0xab));
+  } },
+  { reportOnStdout: true, name: 'cache-verify-dev-null', why: 'cache verify --cache /dev/null', exit: 2, argv: ['cache', 'verify', '--cache', '/dev/null'] },
+  { reportOnStdout: true, name: 'cache-verify-sparse-huge', why: 'cache verify of a 1 TiB sparse data.mdb', exit: 1, argv: ['cache', 'verify', ...cache], timeoutMs: 30_000, setup: (d) => {
+    mkdirSync(join(d, 'cache'));
+    closeSync(openSync(join(d, 'cache/data.mdb'), 'w'));
+    truncateSync(join(d, 'cache/data.mdb'), 2 ** 40);
+  } },
   { name: 'show-full-key-absent', why: 'show of a well-formed 64-hex key nothing has', exit: 2, argv: ['show', 'a'.repeat(64), ...cache] },
   { name: 'cache-export-into-directory', why: 'cache export --out naming an existing directory', exit: [1, 2], argv: ['cache', 'export', 'ok.yaml', '--out', 'sub', ...cache], setup: (d) => mkdirSync(join(d, 'sub')) },
   { name: 'report-out-is-a-file', why: 'report --out naming a file', exit: [1, 2], argv: ['report', 'ok.yaml', '--out', 'ok.yaml', ...cache] },
@@ -227,6 +248,7 @@ function toCase(f: FlagCase, family: Family): HostileCase {
     ...(f.says ? { says: f.says } : {}),
     ...(f.env ? { env: f.env } : {}),
     ...(f.timeoutMs ? { timeoutMs: f.timeoutMs } : {}),
+    ...(f.reportOnStdout ? { reportOnStdout: true } : {}),
   };
 }
 
