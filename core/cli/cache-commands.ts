@@ -88,8 +88,8 @@ function bytes(n: number): string {
 /** A node id (with a pipeline to resolve it), a full key, or a unique key prefix of at least 8 digits. */
 async function resolveTarget(target: string, opts: CacheOptions & Partial<AnalysisOptions> & { pipeline?: string }, store: CacheStore): Promise<NodeKey> {
   if (/^[0-9a-f]{64}$/.test(target)) return target as NodeKey;
-  if (opts.pipeline) {
-    const graph = await analyzeOrExit(opts.pipeline, { set: opts.set ?? [], kinds: opts.kinds ?? [] });
+  if (opts.pipeline !== undefined) {
+    const graph = await analyzeOrExit(opts.pipeline, { set: opts.set ?? [], kinds: opts.kinds ?? [], json: opts.json });
     const hit = graph.byId.get(target) ?? graph.instances.find((i) => i.nodeId === target);
     if (hit) {
       const all = graph.instances.filter((i) => i.nodeId === target);

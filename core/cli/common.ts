@@ -64,6 +64,8 @@ export function registryFor(options: Pick<AnalysisOptions, 'kinds'>): Promise<Ki
 
 /** Analyses a pipeline; on problems prints them and exits 1 (2 for command-line problems). */
 export async function analyzeOrExit(file: string, options: AnalysisOptions): Promise<ValidGraph> {
+  // An empty argument would resolve to the working directory; it names no file.
+  if (file.trim() === '') throw new UsageError('the pipeline file path is empty; name a pipeline YAML file');
   const registry = await registryFor(options);
   const result = analyze(file, {
     registry,
@@ -72,7 +74,16 @@ export async function analyzeOrExit(file: string, options: AnalysisOptions): Pro
   });
   if (result.ok) return result.graph;
   reportDiagnostics(result.problems, result.usage, result.sources, Boolean(options.json));
-  process.exit(result.usage.length > 0 && result.problems.length === 0 ? EXIT.usage : EXIT.failure);
+  return exitWhenWritten(result.usage.length > 0 && result.problems.length === 0 ? EXIT.usage : EXIT.failure);
+}
+
+/**
+ * Exits once everything written to stdout and stderr has been handed over: into a full pipe the rest
+ * waits in memory, and exiting at once would cut 100,000 diagnostics (or a JSON document) short.
+ */
+async function exitWhenWritten(code: number): Promise<never> {
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((done) => stream.write('', () => done()))));
+  process.exit(code);
 }
 
 export function gitCommit(dir: string): string | undefined {

@@ -82,6 +82,10 @@ export interface RepeatGroup {
   readonly members: readonly string[];
 }
 
+/** How deep imports may chain, and how many units imports may load in all (a pipeline uses a few). */
+export const MAX_IMPORT_DEPTH = 64;
+export const MAX_IMPORTS = 1_000;
+
 /** The axis a repeat group adds to its nodes' instances: `GROUP/NODE[level=k]`. */
 export const LEVEL_AXIS = 'level';
 
@@ -174,6 +178,8 @@ class Loader {
   private readonly loadedInto = new Map<string, Origin | undefined>();
   /** Declarations repeat groups have asked for so far, held to the instance limit. */
   private levels = 0;
+  /** Imports loaded so far, each import of a file counted: a file imported twice per level doubles them. */
+  private imported = 0;
 
   constructor(
     private readonly registry: KindRegistry,
@@ -489,7 +495,21 @@ class Loader {
   ): void {
     const spec: RawImport = typeof entry === 'string' ? { file: entry } : entry;
     const at: YamlPath = typeof entry === 'string' ? ['imports', index] : ['imports', index, 'file'];
+    if (spec.file.trim() === '') {
+      this.problems.push(file.at(at, 'an import must name a pipeline file; this path is empty'));
+      return;
+    }
     const absolute = resolve(dirname(file.absolute), spec.file);
+    if (chain.length > MAX_IMPORT_DEPTH) {
+      this.problems.push(file.at(at, `imports nest deeper than ${MAX_IMPORT_DEPTH} files (a file importing a file importing ...)`));
+      return;
+    }
+    if (++this.imported > MAX_IMPORTS) {
+      if (this.imported === MAX_IMPORTS + 1) {
+        this.problems.push(file.at(at, `more than ${MAX_IMPORTS.toLocaleString('en')} imports in all, counting each import of an imported file`));
+      }
+      return;
+    }
     if (chain.includes(absolute)) {
       const cycle = [...chain.slice(chain.indexOf(absolute)), absolute].map((p) => relative(process.cwd(), p) || p);
       this.problems.push(file.at(at, `import cycle: ${cycle.join(' -> ')}`));

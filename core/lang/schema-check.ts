@@ -25,6 +25,16 @@ function compile(schema: TSchema): ValidateFunction {
   return fn;
 }
 
+/** Why a JSON schema cannot be compiled, or undefined (a kinds module's schemas are checked when it loads). */
+export function schemaError(schema: object): string | undefined {
+  try {
+    compile(schema as TSchema);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
+  }
+}
+
 /**
  * Validates `value` in place (ajv fills in defaults) and returns the problems, with paths relative to
  * `value` prefixed by `at`. `subject` names what is checked in messages ("parameter", "key").

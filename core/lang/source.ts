@@ -1,11 +1,12 @@
 /**
  * One YAML file as read from disk: its parsed document (for source ranges) and plain data (for logic).
- * Every place in the file is named by a path of keys and indices; a path becomes a byte range only when
- * a diagnostic needs one.
+ * Every place in the file is named by a path of keys and indices; a path becomes a range of the text
+ * only when a diagnostic needs one.
  */
-import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import type { Diagnostic, SourceFiles } from './diagnostics.js';
+import { isMap, isPair, isScalar, isSeq, type Document, type Node, type Pair, type YAMLMap } from 'yaml';
+import { lineTable, type Diagnostic, type SourceFiles } from './diagnostics.js';
+import { parseYamlDocument } from './parse-yaml.js';
+import { readPipelineText } from './read-text.js';
 
 export type YamlPath = readonly (string | number)[];
 
@@ -15,51 +16,57 @@ export class SourceFile {
     readonly display: string,
     /** Absolute path, for resolving imports and detecting cycles. */
     readonly absolute: string,
-    private readonly doc: Document.Parsed,
-    /** Plain data of the document (null for an empty file). */
+    /** Absent when the text could not be parsed (it is not UTF-8, or nests too deep). */
+    private readonly doc: Document.Parsed | undefined,
+    /** Plain data of the document (null for an empty file or one with problems). */
     readonly data: unknown,
   ) {}
 
   /**
-   * Reads and parses a file. Syntax errors come back as diagnostics; a file that cannot be read gives
-   * `undefined` and the caller reports it where the file was named.
+   * Reads and parses a file. Problems with its text (encoding, syntax, limits) come back as
+   * diagnostics; a file that cannot be read at all gives `error`, and the caller reports it where the
+   * file was named.
    */
   static read(
     display: string,
     absolute: string,
     sources: SourceFiles,
   ): { file: SourceFile; problems: Diagnostic[] } | { error: string } {
-    let text: string;
-    try {
-      text = readFileSync(absolute, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      return { error: code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(e) };
+    const read = readPipelineText(absolute);
+    if ('error' in read) return { error: read.error };
+    const { text } = read;
+    sources.add(display, text, lineTable(text));
+    if (read.problem) {
+      const { offset, message } = read.problem;
+      return { file: new SourceFile(display, absolute, undefined, null), problems: [{ file: display, range: [offset, offset + 1], message }] };
     }
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, merge: true });
-    sources.add(display, text, lines);
-    const problems: Diagnostic[] = doc.errors.map((err) => {
-      const start = syntaxErrorStart(err.code, err.message, text, err.pos[0]);
-      return { file: display, range: [start, start + 1] as const, message: yamlMessage(err.code, err.message, text, start) };
-    });
-    if (problems.length === 0) problems.push(...unresolvedAliases(doc, display));
-    const data = problems.length === 0 ? doc.toJS({ maxAliasCount: 1000 }) : null;
+    const { doc, problems: found } = parseYamlDocument(text);
+    const problems: Diagnostic[] = found.map((p) => ({ file: display, ...p }));
+    let data: unknown = null;
+    if (doc && problems.length === 0) {
+      try {
+        // Aliases are counted and bounded by parseYamlDocument; the library's own count would refuse a
+        // file that uses one anchor a thousand times, and say so without a place.
+        data = doc.toJS({ maxAliasCount: -1 });
+      } catch (e) {
+        problems.push({ file: display, range: [0, 1], message: `YAML: ${(e as Error).message.split('\n')[0]}` });
+      }
+    }
     return { file: new SourceFile(display, absolute, doc, data), problems };
   }
 
   /**
-   * The byte range of the key or value at `path`. Where the path does not exist (a missing key), the
-   * range of the deepest existing key is returned, so "missing key" points at its parent.
+   * The range (offsets in the text) of the key or value at `path`. Where the path does not exist (a
+   * missing key), the range of the deepest existing key is returned, so "missing key" points at its parent.
    */
   rangeOf(path: YamlPath, which: 'key' | 'value' = 'value'): readonly [number, number] {
-    let node: unknown = this.doc.contents;
+    let node: unknown = this.doc?.contents;
     let best: readonly [number, number] = [0, 1];
     for (let i = 0; i < path.length; i++) {
       const segment = path[i];
       const last = i === path.length - 1;
       if (isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+        const pair = pairsByKey(node).get(String(segment));
         if (!pair) return best;
         const keyRange = rangeOfNode(pair.key as Node);
         if (keyRange) best = keyRange;
@@ -89,56 +96,18 @@ function rangeOfNode(node: Node | null | undefined): readonly [number, number] |
   return [range[0], Math.max(range[1], range[0] + 1)];
 }
 
-/** An alias whose anchor is not defined before it (yaml would throw while converting). */
-function unresolvedAliases(doc: Document.Parsed, file: string): Diagnostic[] {
-  const found: Diagnostic[] = [];
-  visit(doc, {
-    Alias(_, alias) {
-      if (alias.resolve(doc) !== undefined) return;
-      const start = alias.range?.[0] ?? 0;
-      found.push({
-        file,
-        range: [start, start + alias.source.length + 1],
-        message: `YAML syntax: unresolved alias *${alias.source}: no anchor &${alias.source} is defined before it`,
-      });
-    },
-  });
-  return found;
-}
+const pairIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
 
-/**
- * Where a syntax error should point. yaml reports some errors where it noticed them (the start of the
- * next line, the end of the file); a person wants the token that caused them.
- */
-function syntaxErrorStart(code: string, message: string, text: string, offset: number): number {
-  const before = text.slice(0, offset);
-  if (code === 'MISSING_CHAR' && /quote/.test(message)) {
-    const quote = message.includes("'") && !message.includes('"') ? "'" : '"';
-    const opening = before.lastIndexOf(quote);
-    if (opening >= 0) return opening;
+/** A map's pairs by key, built once per map: a file with 100,000 nodes may have as many diagnostics. */
+function pairsByKey(map: YAMLMap): Map<string, Pair> {
+  let index = pairIndex.get(map);
+  if (!index) {
+    index = new Map();
+    for (const p of map.items) {
+      // The first pair with a key is the one a path names (a later one is a duplicate, reported).
+      if (isPair(p) && isScalar(p.key) && !index.has(String(p.key.value))) index.set(String(p.key.value), p as Pair);
+    }
+    pairIndex.set(map, index);
   }
-  if (/^Flow (map|sequence)/.test(message)) {
-    const bracket = message.startsWith('Flow map') ? '{' : '[';
-    const opening = before.lastIndexOf(bracket);
-    if (opening >= 0) return opening;
-  }
-  if (code === 'BAD_INDENT' && (offset === 0 || text[offset - 1] === '\n')) {
-    // Point at the misindented token, not at the start of its line.
-    const indent = /^[ \t]*/.exec(text.slice(offset))?.[0].length ?? 0;
-    return offset + indent;
-  }
-  return offset;
-}
-
-/** yaml's messages carry a code frame of their own; we keep the first sentence and say it our way. */
-function yamlMessage(code: string, message: string, text: string, offset: number): string {
-  if (code === 'DUPLICATE_KEY') {
-    const rest = text.slice(offset);
-    const match = /^"((?:[^"\\]|\\.)*)"|^'((?:[^']|'')*)'|^[^\s:]+/.exec(rest);
-    const key = match ? (match[1] ?? match[2]?.replace(/''/g, "'") ?? match[0]) : undefined;
-    return key ? `duplicate key '${key}'` : 'duplicate key';
-  }
-  const first = message.split('\n')[0] ?? message;
-  const withoutPos = first.replace(/ at line \d+, column \d+:?$/, '');
-  return `YAML syntax: ${withoutPos.charAt(0).toLowerCase()}${withoutPos.slice(1)}`;
+  return index;
 }
