@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { execute } from '../exec/executor.js';
+import { unsettledKindsImport } from '../exec/kinds.js';
 import { InlineRunner } from '../exec/inline-runner.js';
 import { WorkerPoolRunner } from '../exec/worker-pool.js';
 import type { ValidGraph } from '../lang/analyze.js';
@@ -314,5 +315,14 @@ function internalError(e: unknown, json: boolean): number {
 const json = process.argv.includes('--json');
 process.on('uncaughtException', (e) => process.exit(internalError(e, json)));
 process.on('unhandledRejection', (e) => process.exit(internalError(e, json)));
+// A kinds module whose top-level await never settles leaves nothing to run: Node would exit with 13.
+process.on('exit', (exitCode) => {
+  // Node sets process.exitCode to 13 before the 'exit' event and passes it as 0.
+  const unsettled = exitCode === 13 || process.exitCode === 13 ? unsettledKindsImport() : undefined;
+  if (unsettled === undefined) return;
+  if (json) printJson({ ok: false, error: unsettled.message });
+  process.stderr.write(`sparsegraph: ${paint('red', 'error', process.stderr)}: ${unsettled.message}\n`);
+  process.exitCode = EXIT.failure;
+});
 const code = await main(process.argv);
 process.exitCode = code;

@@ -14,6 +14,7 @@ import { schemaError } from '../lang/schema-check.js';
 import type { AnyNodeDefinition } from '../node-def.js';
 import { KindRegistry } from '../registry.js';
 import { PORT_TYPES } from '../values.js';
+import { thrownMessage } from '../thrown.js';
 
 export function kindModulesFromEnv(): string[] {
   return (process.env['SPARSEGRAPH_KINDS'] ?? '').split(',').filter((s) => s.trim() !== '');
@@ -41,6 +42,20 @@ export async function loadRegistry(modules: readonly string[]): Promise<KindRegi
   return new KindRegistry([...builtinKinds, ...extra]);
 }
 
+/** Kinds modules whose import has begun and not settled. */
+const importing = new Set<string>();
+
+/**
+ * The failure to report when the process is about to exit while a kinds module is still being imported:
+ * its top-level await waits on something that can never happen (Node then exits with code 13 and no
+ * word). Undefined when no import is pending.
+ */
+export function unsettledKindsImport(): KindsModuleError | undefined {
+  const [m] = importing;
+  if (m === undefined) return undefined;
+  return new KindsModuleError(`cannot load node kinds from ${m}: its top-level await never settles (it waits on nothing that can happen)`);
+}
+
 /** The checked definitions a module exports as `kinds`. */
 async function definitionsOf(module: string, m: string): Promise<AnyNodeDefinition[]> {
   const path = module.startsWith('file:') ? fileURLToPath(module) : resolve(module);
@@ -59,10 +74,13 @@ async function definitionsOf(module: string, m: string): Promise<AnyNodeDefiniti
   }
   let loaded: Record<string, unknown>;
   try {
+    importing.add(m);
     loaded = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof SyntaxError) throw fail(`JavaScript syntax error: ${errorText(e)} (\`node --check ${m}\` shows where)`);
     throw fail(`the module threw while loading: ${errorText(e)}`);
+  } finally {
+    importing.delete(m);
   }
   let kinds: unknown;
   try {
@@ -173,10 +191,6 @@ function describe(value: unknown): string {
 
 /** The first line of what was thrown, without the stack. */
 function errorText(e: unknown): string {
-  try {
-    const text = e instanceof Error ? e.message : String(e);
-    return text.split('\n')[0] ?? text;
-  } catch {
-    return 'a value that cannot be shown';
-  }
+  const text = thrownMessage(e);
+  return text.split('\n')[0] ?? text;
 }

@@ -11,6 +11,7 @@ import type { KindRegistry } from '../registry.js';
 import { checkPortValue } from '../values-check.js';
 import { packageVersion } from '../version.js';
 import type { Outcome, RunHooks, Task } from './runner.js';
+import { thrownMessage } from '../thrown.js';
 
 export interface TaskEnvironment {
   readonly store: ResultStore;
@@ -79,7 +80,7 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
   } catch (e) {
     if (hooks.signal.aborted) return { status: 'aborted' };
     if (e instanceof CorruptEntryError || e instanceof MissingResultError) return { status: 'input-lost', key: e.key, error: e.message };
-    return { status: 'failed', error: e instanceof Error ? e.message : String(e) };
+    return { status: 'failed', error: thrownMessage(e) };
   }
 }
 

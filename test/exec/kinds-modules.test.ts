@@ -36,6 +36,9 @@ const modules: readonly [string, string | undefined, string][] = [
   ['syntax.mjs', 'export const kinds = [;\n', "cannot load node kinds from syntax.mjs: JavaScript syntax error: Unexpected token ';' (`node --check syntax.mjs` shows where)"],
   ['throws.mjs', 'throw new Error("no GPU here");\n', 'cannot load node kinds from throws.mjs: the module threw while loading: no GPU here'],
   ['throws-type.mjs', 'undefined.x;\n', "cannot load node kinds from throws-type.mjs: the module threw while loading: Cannot read properties of undefined (reading 'x')"],
+  ['throws-object.mjs', 'throw { code: 7 };\n', 'cannot load node kinds from throws-object.mjs: the module threw while loading: a thrown object {"code":7}'],
+  ['throws-number.mjs', 'throw 42;\n', 'cannot load node kinds from throws-number.mjs: the module threw while loading: a thrown 42'],
+  ['unsettled.mjs', 'await new Promise(() => {});\nexport const kinds = [];\n', 'cannot load node kinds from unsettled.mjs: its top-level await never settles (it waits on nothing that can happen)'],
   ['none.mjs', 'export const other = [];\n', "kinds module none.mjs does not export 'kinds' (a list of node definitions)"],
   ['number.mjs', 'export const kinds = 5;\n', "kinds module number.mjs: its 'kinds' export must be a list of node definitions, got number 5"],
   ['map.mjs', `export const kinds = { k: ${GOOD} };\n`, "kinds module map.mjs: its 'kinds' export must be a list of node definitions, got an object"],
@@ -116,4 +119,17 @@ test('a module named in SPARSEGRAPH_KINDS is checked the same way, and a well-fo
   const good = await cli(['validate', 'uses.yaml', '--kinds', 'good.mjs'], dir);
   assertClean(good, 0);
   assert.equal(good.stdout, 'uses.yaml: ok (1 node instance)\n');
+});
+
+test('a kind whose run throws a plain object fails with that object shown, inline and in a worker', async () => {
+  const dir = modulesDir();
+  writeFileSync(join(dir, 'throwing.mjs'), `export const kinds = [{ ...${GOOD}, run: async () => { throw { reason: 'no data', step: 3 }; } }];\n`);
+  writeFileSync(join(dir, 'uses.yaml'), 'sparsegraph: 1\nname: u\nnodes:\n  a: { kind: k, with: { a: 2 } }\n');
+  for (const jobs of ['0', '1']) {
+    const ran = await cli(['run', 'uses.yaml', '--kinds', 'throwing.mjs', '--jobs', jobs, '--json', '--cache', join(dir, `cache-${jobs}`)], dir);
+    assertClean(ran, 1);
+    const report = JSON.parse(ran.stdout) as { ok: boolean; failed: { id: string; error: string }[] };
+    assert.equal(report.ok, false);
+    assert.deepEqual(report.failed, [{ id: 'a', error: 'a thrown object {"reason":"no data","step":3}' }], `--jobs ${jobs}`);
+  }
 });
