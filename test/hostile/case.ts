@@ -51,6 +51,11 @@ export interface HostileCase {
   readonly commands?: readonly PipelineCommand[];
   /** Wall-clock limit of each run (default 20 s: far above what a bounded answer needs on a loaded machine). */
   readonly timeoutMs?: number;
+  /**
+   * The heap this case may use, in MiB, when a legitimate input needs more than HEAP_MB: 100,000 written
+   * nodes peak at about 700 MB inside the yaml library's token tree.
+   */
+  readonly heapMb?: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly accepted?: Accepted;
   /**

@@ -28,7 +28,7 @@ export interface Outcome {
 /** What a hostile input may print is bounded too: beyond this much, the rest is dropped and the run marked. */
 export const KEEP_BYTES = 64 * 1024 * 1024;
 
-export function runCli(args: readonly string[], options: { cwd: string; timeoutMs: number; env?: Readonly<Record<string, string>> }): Promise<Outcome> {
+export function runCli(args: readonly string[], options: { cwd: string; timeoutMs: number; heapMb?: number; env?: Readonly<Record<string, string>> }): Promise<Outcome> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, [cliPath, ...args], {
@@ -41,7 +41,7 @@ export function runCli(args: readonly string[], options: { cwd: string; timeoutM
         SPARSEGRAPH_CACHE: '',
         SPARSEGRAPH_DEBUG: '',
         ...options.env,
-        NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}`,
+        NODE_OPTIONS: `--max-old-space-size=${options.heapMb ?? HEAP_MB}`,
       },
     });
     let overflowed = false;
