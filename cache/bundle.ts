@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Digest, NodeKey } from '../core/brand.js';
+import { irregularKind, irregularPath } from '../core/file-type.js';
 import { blobDigest } from './blob-codec.js';
 import { inputKeys, reachableFrom } from './reachability.js';
 import { packValue, unpackValue } from './record-codec.js';
@@ -80,6 +81,9 @@ export async function exportBundle(store: CacheStore, keys: readonly NodeKey[], 
   preamble.writeUInt32LE(headerBytes.length, 12);
   createHash('sha256').update(headerBytes).digest().copy(preamble, 16);
 
+  // The rename below would replace whatever is there: a device or a FIFO must stay what it is.
+  const kind = irregularPath(outFile);
+  if (kind !== undefined) throw new BundleError(outFile, `is ${kind}, not a regular file; a bundle replaces only a regular file`);
   fs.mkdirSync(path.dirname(path.resolve(outFile)), { recursive: true });
   const staging = `${outFile}.${process.pid}.partial`;
   const handle = await fs.promises.open(staging, 'w');
@@ -112,11 +116,9 @@ export interface ImportReport {
 }
 
 export async function importBundle(store: CacheStore, file: string): Promise<ImportReport> {
-  const handle = await fs.promises.open(file, 'r').catch((error: NodeJS.ErrnoException) => {
-    throw new BundleError(file, `cannot open (${error.code ?? error.message})`);
-  });
+  const bundle = await openBundle(file);
   try {
-    const header = await readHeader(handle, file);
+    const header = await readHeader(bundle);
     const blobsAt = PREAMBLE_BYTES + header.length;
     const index = new Map(header.value.blobs.map((b) => [b.digest, b]));
     const imported: NodeKey[] = [];
@@ -132,7 +134,7 @@ export async function importBundle(store: CacheStore, file: string): Promise<Imp
         if (store.hasBlob(ref.digest)) continue;
         const at = index.get(ref.digest);
         if (at === undefined) throw new BundleError(file, `entry ${key.slice(0, 12)} references blob ${ref.digest.slice(0, 12)}, which the bundle lacks`);
-        const data = await readExactly(handle, blobsAt + at.offset, at.bytes, file);
+        const data = await bundle.read(blobsAt + at.offset, at.bytes);
         if (blobDigest(data) !== ref.digest) throw new BundleError(file, `blob ${ref.digest.slice(0, 12)} does not match its sha256 (the file is damaged)`);
         blobs.set(ref.digest, data);
       }
@@ -148,27 +150,59 @@ export async function importBundle(store: CacheStore, file: string): Promise<Imp
     }
     return { imported, present };
   } finally {
-    await handle.close();
+    await bundle.close();
   }
 }
 
 /** Reads and checks a bundle's header (for `cache import --dry-run` style listings too). */
 export async function readBundleHeader(file: string): Promise<BundleHeader> {
-  const handle = await fs.promises.open(file, 'r');
+  const bundle = await openBundle(file);
   try {
-    return (await readHeader(handle, file)).value;
+    return (await readHeader(bundle)).value;
   } finally {
-    await handle.close();
+    await bundle.close();
   }
 }
 
-async function readHeader(handle: fs.promises.FileHandle, file: string): Promise<{ value: BundleHeader; length: number }> {
-  const preamble = await readExactly(handle, 0, PREAMBLE_BYTES, file);
+/** An open bundle file: every read is checked against the file's size before anything is allocated. */
+interface BundleFile {
+  readonly file: string;
+  read(position: number, length: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Opens a regular file only: a FIFO or a device is refused without waiting on it. */
+async function openBundle(file: string): Promise<BundleFile> {
+  const stats = await fs.promises.stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new BundleError(file, `cannot open (${error.code ?? error.message})`);
+  });
+  const refuse = (s: fs.Stats) => {
+    const kind = irregularKind(s);
+    if (kind !== undefined) throw new BundleError(file, `is ${kind}, not a regular file`);
+  };
+  refuse(stats);
+  // O_NONBLOCK: should a FIFO be swapped in after the check, opening it still does not wait.
+  const handle = await fs.promises.open(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0)).catch((error: NodeJS.ErrnoException) => {
+    throw new BundleError(file, `cannot open (${error.code ?? error.message})`);
+  });
+  try {
+    const opened = await handle.stat();
+    refuse(opened);
+    return { file, read: (position, length) => readExactly(handle, position, length, file, opened.size), close: () => handle.close() };
+  } catch (error: unknown) {
+    await handle.close();
+    throw error;
+  }
+}
+
+async function readHeader(bundle: BundleFile): Promise<{ value: BundleHeader; length: number }> {
+  const file = bundle.file;
+  const preamble = await bundle.read(0, PREAMBLE_BYTES);
   if (!MAGIC.equals(preamble.subarray(0, 8))) throw new BundleError(file, 'not a sparsegraph bundle');
   const version = preamble.readUInt32LE(8);
   if (version !== BUNDLE_FORMAT_VERSION) throw new BundleError(file, `format version ${version}; this build reads version ${BUNDLE_FORMAT_VERSION}`);
   const length = preamble.readUInt32LE(12);
-  const bytes = await readExactly(handle, PREAMBLE_BYTES, length, file);
+  const bytes = await bundle.read(PREAMBLE_BYTES, length);
   if (!createHash('sha256').update(bytes).digest().equals(preamble.subarray(16, 48))) throw new BundleError(file, 'header does not match its sha256 (the file is damaged)');
   let value: BundleHeader;
   try {
@@ -215,7 +249,9 @@ function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
-async function readExactly(handle: fs.promises.FileHandle, position: number, length: number, file: string): Promise<Buffer> {
+/** `length` bytes at `position`; a range past the file's `size` (a lying length) is refused before allocating. */
+async function readExactly(handle: fs.promises.FileHandle, position: number, length: number, file: string, size: number): Promise<Buffer> {
+  if (position + length > size) throw new BundleError(file, `truncated: it claims ${length} bytes at byte ${position}, the file has ${size}`);
   const buffer = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {

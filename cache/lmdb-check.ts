@@ -14,6 +14,10 @@
  * count), node pointers relative to the header end, 8-byte node headers.
  */
 import fs from 'node:fs';
+import path from 'node:path';
+import { irregularKind } from '../core/file-type.js';
+import { FILES } from './layout.js';
+import { StoreFileError } from './store.js';
 
 const HEADER = 24;
 const MAGIC = 0xbeefc0de;
@@ -68,20 +72,40 @@ export interface RawEntry {
 export function readDataFile(file: string): { readonly problem: string | undefined; readonly entries: RawEntry[] } {
   return withFile(file, (checker) => {
     const problem = checker.check();
-    return { problem, entries: checker.entries(problem === undefined) };
+    if (problem === undefined) return { problem, entries: checker.entries(true) };
+    const { bytes, note } = checker.scanBound();
+    return { problem: note === undefined ? problem : `${problem}; ${note}`, entries: checker.entries(false, bytes) };
   }) ?? { problem: undefined, entries: [] };
 }
 
+/**
+ * Refuses a store directory whose data.mdb or lock.mdb exists but is not a regular file, before
+ * anything opens it: LMDB (and the check below) would wait forever on a FIFO, and read a device or fail
+ * on a directory with nothing to say which cache it is.
+ */
+export function refuseIrregularFiles(dir: string): void {
+  for (const name of [FILES.data, FILES.lock]) {
+    const stats = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
+    const kind = stats === undefined ? undefined : irregularKind(stats);
+    if (kind !== undefined) throw new StoreFileError(dir, `its ${name} is ${kind}, not a regular file`);
+  }
+}
+
 function withFile<T>(file: string, fn: (checker: FileChecker) => T): T | undefined {
+  refuseIrregularFiles(path.dirname(file));
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    // O_NONBLOCK: should a FIFO be swapped in after the check, opening it still does not wait.
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   } catch (error: unknown) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
   try {
-    return fn(new FileChecker(fd, fs.fstatSync(fd).size, file));
+    const stats = fs.fstatSync(fd);
+    const kind = irregularKind(stats);
+    if (kind !== undefined) throw new StoreFileError(path.dirname(file), `its ${path.basename(file)} is ${kind}, not a regular file`);
+    return fn(new FileChecker(fd, stats.size, stats.blocks * 512, file));
   } finally {
     fs.closeSync(fd);
   }
@@ -100,6 +124,8 @@ class FileChecker {
   constructor(
     readonly fd: number,
     readonly size: number,
+    /** The bytes the file system stores for it (less than `size` for a sparse file). */
+    readonly stored: number,
     readonly file: string,
   ) {}
 
@@ -124,11 +150,42 @@ class FileChecker {
     }
   }
 
-  /** The entries of the walked leaves (`walked`), or of every leaf-like page of the file. */
-  entries(walked: boolean): RawEntry[] {
-    const pages: bigint[] = [];
-    if (walked) pages.push(...this.#dataLeaves);
-    else for (let p = 2n; p * BigInt(this.#pageSize) + BigInt(this.#pageSize) <= BigInt(this.size); p++) pages.push(p);
+  /**
+   * How much of a damaged file a page scan reads: no page past the map size a meta page records (LMDB
+   * never writes there), and, when no meta page can be read, no more than the file system stores (a
+   * sparse file of a terabyte holds nothing in its holes, and reading them would take hours).
+   */
+  scanBound(): { readonly bytes: number; readonly note?: string } {
+    const count = (n: number) => n.toLocaleString('en');
+    const mapSize = this.#readableMapSize();
+    if (mapSize !== undefined) {
+      if (this.size <= mapSize) return { bytes: this.size };
+      return { bytes: mapSize, note: `the file is larger than its map size (${count(this.size)} bytes, the map ${count(mapSize)}): only the map was scanned` };
+    }
+    if (this.stored >= this.size) return { bytes: this.size };
+    return { bytes: this.stored, note: `no meta page is readable and the file is sparse (${count(this.size)} bytes, ${count(this.stored)} stored): only the first ${count(this.stored)} bytes were scanned` };
+  }
+
+  /** The largest map size that a meta page with LMDB's magic number records, if any. */
+  #readableMapSize(): number | undefined {
+    let found: number | undefined;
+    for (const at of [0, this.#pageSize]) {
+      if (at + META.dbs > this.size) continue;
+      const page = this.#readAt(at, META.dbs);
+      const mapsize = page.readBigUInt64LE(META.mapsize);
+      if (page.readUInt32LE(META.magic) !== MAGIC || mapsize === 0n || mapsize > 1n << 44n) continue;
+      found = Math.max(found ?? 0, Number(mapsize));
+    }
+    return found;
+  }
+
+  /** The entries of the walked leaves (`walked`), or of every leaf-like page of the first `bytes` of the file. */
+  entries(walked: boolean, bytes = this.size): RawEntry[] {
+    // Page numbers are generated as they are read: a list of every page of a large file would not fit in memory.
+    const scanned = function* (pageSize: number): Generator<bigint> {
+      for (let p = 2; (p + 1) * pageSize <= bytes; p++) yield BigInt(p);
+    };
+    const pages = walked ? this.#dataLeaves : scanned(this.#pageSize);
     const out: RawEntry[] = [];
     for (const pgno of pages) {
       const page = this.#readAt(Number(pgno) * this.#pageSize, this.#pageSize);

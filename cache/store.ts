@@ -94,6 +94,20 @@ export class StoreDamagedError extends Error {
   }
 }
 
+/**
+ * Raised when a file of the store (data.mdb, lock.mdb) is there but is not a regular file: a FIFO, a
+ * device or a directory. Nothing is opened: LMDB (or the structure check) would wait on a FIFO forever.
+ */
+export class StoreFileError extends Error {
+  constructor(
+    readonly location: string,
+    readonly detail: string,
+  ) {
+    super(`the cache ${location} cannot be used: ${detail}; move it out of the way (a fresh cache is then made there)`);
+    this.name = 'StoreFileError';
+  }
+}
+
 /** The outcome of asking for the right to compute a key. */
 export type Claim =
   /** This caller now owns the key and must `put` or `release` it. */

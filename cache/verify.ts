@@ -15,7 +15,7 @@ import type { Digest, NodeKey } from '../core/brand.js';
 import { blobDigest, BlobFormatError, readBlobHeader } from './blob-codec.js';
 import { blobChecksum } from './checksum.js';
 import { FILES, FORMAT_VERSION, type BlobInfo, type PinValue, type StoredLastRun, type StoredResult } from './layout.js';
-import { readDataFile, type RawEntry } from './lmdb-check.js';
+import { readDataFile, refuseIrregularFiles, type RawEntry } from './lmdb-check.js';
 import { openStore } from './lmdb-store.js';
 import { checkRecord, unpackRecord, unpackValue } from './record-codec.js';
 import { manifestDigests } from './tree-codec.js';
@@ -120,6 +120,7 @@ export async function repairStore(dir: string): Promise<RepairReport> {
 }
 
 async function withStoreToItself<T>(dir: string, fn: () => T | Promise<T>): Promise<T> {
+  refuseIrregularFiles(dir);
   if (!fs.existsSync(path.join(dir, FILES.data))) throw new VerifyError(`there is no cache at ${dir}`);
   const opener = await registerOpener(dir, { timeoutMs: 10_000 });
   try {

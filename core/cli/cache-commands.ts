@@ -12,12 +12,13 @@ import { choosePort, encodeExport, extensionOf, extensionsFor, orList, portTypeO
 import type { PortValue } from '../values.js';
 import {
   analyzeOrExit,
-  cacheDirFor,
+  cacheDirectory,
   cacheOption,
   collect,
   jsonOption,
   kindsOption,
   openCache,
+  refuseIrregularOut,
   registryFor,
   setOption,
   type AnalysisOptions,
@@ -286,6 +287,7 @@ export function registerCacheCommands(cli: Command): void {
         await exportPipeline(target, opts);
         return;
       }
+      refuseIrregularOut(opts.out);
       if (opts.checkpoints.length > 0) {
         throw new UsageError('--checkpoints belongs to exporting a pipeline: sparsegraph export PIPELINE.yaml --out DIR --checkpoints NODE');
       }
@@ -328,6 +330,7 @@ export function registerCacheCommands(cli: Command): void {
     .addOption(cacheOption())
     .addOption(jsonOption())
     .action(async (file: string, opts: CacheOptions & AnalysisOptions & { out: string; json?: boolean }) => {
+      refuseIrregularOut(opts.out);
       const graph = await analyzeOrExit(file, opts);
       await withStore(opts, file, async (store) => {
         const wanted = graph.instances.map((i) => i.key).filter((k) => store.has(k));
@@ -348,7 +351,7 @@ export function registerCacheCommands(cli: Command): void {
     .addOption(cacheOption())
     .addOption(jsonOption())
     .action(async (opts: CacheOptions & { pipeline?: string; repair?: boolean; json?: boolean }) => {
-      const dir = cacheDirFor(opts, opts.pipeline);
+      const dir = cacheDirectory(opts, opts.pipeline);
       const report = opts.repair ? await repairStore(dir) : await verifyStore(dir);
       if (opts.json) printJson(report);
       else printVerifyReport(report);

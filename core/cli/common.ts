@@ -1,7 +1,9 @@
 /** What several commands share: option definitions, locating the cache, analysing or exiting. */
 import { execFileSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option } from 'commander';
+import { irregularPath } from '../file-type.js';
 import type { CacheStore } from '../../cache/store.js';
 import { dataHooks } from '../data/index.js';
 import { kindModulesFromEnv, loadRegistry } from '../exec/kinds.js';
@@ -34,9 +36,33 @@ export function cacheDirFor(options: CacheOptions, pipelineFile?: string): strin
   return join(pipelineFile ? dirname(resolve(pipelineFile)) : process.cwd(), '.sparsegraph');
 }
 
+/** The cache directory (as cacheDirFor); a path that exists and is no directory is a usage error. */
+export function cacheDirectory(options: CacheOptions, pipelineFile?: string): string {
+  const dir = cacheDirFor(options, pipelineFile);
+  let stats;
+  try {
+    stats = statSync(dir, { throwIfNoEntry: false });
+  } catch (e) {
+    // ENOTDIR: a folder on its path is a file.
+    if ((e as NodeJS.ErrnoException).code === 'ENOTDIR') throw new UsageError(`cache ${dir} is not a directory`);
+    throw e;
+  }
+  if (stats !== undefined && !stats.isDirectory()) throw new UsageError(`cache ${dir} is not a directory`);
+  return dir;
+}
+
+/**
+ * Refuses an --out file that exists and is not a regular file: writing into a FIFO waits forever, and a
+ * writer that renames its finished file into place would replace a device or a socket.
+ */
+export function refuseIrregularOut(out: string, name = `--out ${out}`): void {
+  const kind = irregularPath(out);
+  if (kind !== undefined) throw new UsageError(`${name} is ${kind}, not a regular file; name a new file or a regular file to replace`);
+}
+
 export async function openCache(options: CacheOptions, pipelineFile?: string): Promise<CacheStore> {
   const { openStore } = await import('../../cache/lmdb-store.js');
-  const dir = cacheDirFor(options, pipelineFile);
+  const dir = cacheDirectory(options, pipelineFile);
   try {
     return await openStore(dir);
   } catch (e) {

@@ -10,7 +10,7 @@ import { FileStems, indexCsv, indexJson, isCheckpointType, isExported, outputFil
 import type { ValidGraph } from '../lang/analyze.js';
 import { matchInstances } from '../plan.js';
 import type { PortType, PortValue } from '../values.js';
-import { analyzeOrExit, openCache, type AnalysisOptions, type CacheOptions } from './common.js';
+import { analyzeOrExit, openCache, refuseIrregularOut, type AnalysisOptions, type CacheOptions } from './common.js';
 import { printJson, UsageError } from './output.js';
 
 export interface PipelineExportOptions extends CacheOptions, AnalysisOptions {
@@ -86,6 +86,7 @@ export async function exportPipeline(file: string, opts: PipelineExportOptions):
       await mkdir(folder, { recursive: true });
       folders.add(folder);
     }
+    refuseIrregularOut(target, `${target} (in --out ${out})`);
     await writeFile(target, bytes);
     written.push(path);
   };

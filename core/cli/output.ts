@@ -63,7 +63,7 @@ export function reportDiagnostics(problems: readonly Diagnostic[], usage: readon
  */
 export function expectedFailure(e: unknown): string | undefined {
   if (!(e instanceof Error)) return undefined;
-  const known = ['BundleError', 'StoreFormatError', 'StoreDamagedError', 'VerifyError', 'CorruptEntryError', 'MissingResultError', 'StoreBusyError', 'StoreClosedError', 'DataFileError', 'BackendUnavailableError', 'KindsModuleError'];
+  const known = ['BundleError', 'StoreFormatError', 'StoreDamagedError', 'StoreFileError', 'VerifyError', 'CorruptEntryError', 'MissingResultError', 'StoreBusyError', 'StoreClosedError', 'DataFileError', 'BackendUnavailableError', 'KindsModuleError'];
   if (known.includes(e.name)) return e.message;
   const code = (e as NodeJS.ErrnoException).code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return e.message;

@@ -7,6 +7,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { irregularKind } from '../file-type.js';
 import { MAX_PIPELINE_BYTES } from './limits.js';
 
 export type TextRead =
@@ -65,16 +66,7 @@ function openProblem(e: NodeJS.ErrnoException): string {
 
 function notRegular(stats: Stats): string {
   if (stats.isDirectory()) return 'is a directory';
-  const what = stats.isFIFO()
-    ? 'a named pipe (FIFO)'
-    : stats.isCharacterDevice()
-      ? 'a character device'
-      : stats.isBlockDevice()
-        ? 'a block device'
-        : stats.isSocket()
-          ? 'a socket'
-          : 'not a file';
-  return `is ${what}, not a regular file; a pipeline is read from a regular file`;
+  return `is ${irregularKind(stats)}, not a regular file; a pipeline is read from a regular file`;
 }
 
 function tooLarge(bytes: number): string {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -101,6 +102,46 @@ describe('bundles', () => {
     fs.writeFileSync(file, 'name,value\n');
     await assert.rejects(importBundle(new MemoryStore(), file), BundleError);
     await assert.rejects(importBundle(new MemoryStore(), path.join(freshDir(), 'absent')), /cannot open \(ENOENT\)/);
+  });
+
+  // The bound turns a hang (opening the FIFO to read it waits for a writer) into a failure.
+  it('read only regular files, check every claimed length against the file, and never rename over a FIFO or a directory', { timeout: 20_000 }, async () => {
+    const dir = freshDir();
+    const fifo = path.join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    await assert.rejects(importBundle(new MemoryStore(), fifo), { name: 'BundleError', message: `bundle ${fifo}: is a named pipe (FIFO), not a regular file` });
+    await assert.rejects(readBundleHeader(dir), { name: 'BundleError', message: `bundle ${dir}: is a directory, not a regular file` });
+
+    // A header length of 4 GiB in an 80-byte file: refused before anything of that size is allocated.
+    const lying = path.join(dir, 'lying.sgb');
+    fs.writeFileSync(lying, Buffer.concat([Buffer.from('SGBUNDLE'), Buffer.from([1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), Buffer.alloc(64, 7)]));
+    await assert.rejects(importBundle(new MemoryStore(), lying), { message: `bundle ${lying}: truncated: it claims 4294967295 bytes at byte 48, the file has 80` });
+
+    // A sound header whose blob entry claims more bytes than the blob section holds.
+    const source = new MemoryStore();
+    await pipeline(source);
+    const good = path.join(dir, 'good.sgb');
+    await exportBundle(source, [k('init')], good);
+    const header = await readBundleHeader(good);
+    const forged = { ...header, blobs: header.blobs.map((b) => ({ ...b, bytes: 2 ** 40 })) };
+    const bytes = packValue(forged);
+    const preamble = Buffer.alloc(48);
+    Buffer.from('SGBUNDLE').copy(preamble, 0);
+    preamble.writeUInt32LE(1, 8);
+    preamble.writeUInt32LE(bytes.length, 12);
+    createHash('sha256').update(bytes).digest().copy(preamble, 16);
+    const long = path.join(dir, 'long.sgb');
+    fs.writeFileSync(long, Buffer.concat([preamble, bytes]));
+    await assert.rejects(importBundle(new MemoryStore(), long), new RegExp(`^BundleError: bundle ${long}: truncated: it claims 1099511627776 bytes at byte ${48 + bytes.length}, the file has ${48 + bytes.length}$`));
+
+    const folder = path.join(dir, 'folder');
+    fs.mkdirSync(folder);
+    for (const [out, kind] of [[fifo, 'a named pipe (FIFO)'], [folder, 'a directory']] as const) {
+      await assert.rejects(exportBundle(source, [k('init')], out), { message: `bundle ${out}: is ${kind}, not a regular file; a bundle replaces only a regular file` });
+    }
+    assert.ok(fs.statSync(fifo).isFIFO());
+    assert.deepEqual(fs.readdirSync(folder), []);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['fifo', 'folder', 'good.sgb', 'long.sgb', 'lying.sgb']);
   });
 
   it('refuse a header that passes its sha256 but holds malformed entries, naming the entry', async () => {
