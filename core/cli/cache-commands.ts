@@ -197,7 +197,7 @@ export function registerCacheCommands(cli: Command): void {
       }
       const olderThan = opts.olderThan === undefined ? undefined : parseDuration(opts.olderThan);
       const roots: NodeKey[] = [];
-      for (const file of keep) roots.push(...(await analyzeOrExit(file, opts)).instances.map((i) => i.key));
+      for (const file of keep) for (const instance of (await analyzeOrExit(file, opts)).instances) roots.push(instance.key);
       await withStore(opts, keep[0], async (store) => {
         const report = await collectGarbage(store, {
           roots,
@@ -353,10 +353,11 @@ export function registerCacheCommands(cli: Command): void {
     .action(async (opts: CacheOptions & { pipeline?: string; repair?: boolean; json?: boolean }) => {
       const dir = cacheDirectory(opts, opts.pipeline);
       const report = opts.repair ? await repairStore(dir) : await verifyStore(dir);
-      if (opts.json) printJson(report);
-      else printVerifyReport(report);
       // A repair that succeeded leaves a sound cache; a verify reports what it found.
-      process.exitCode = opts.repair || report.problems.length === 0 ? EXIT.ok : EXIT.failure;
+      const ok = Boolean(opts.repair) || report.problems.length === 0;
+      if (opts.json) printJson({ ok, ...report });
+      else printVerifyReport(report);
+      process.exitCode = ok ? EXIT.ok : EXIT.failure;
     });
   cache
     .command('import')

@@ -136,7 +136,7 @@ export async function exportPipeline(file: string, opts: PipelineExportOptions):
     const { writeReport } = await import('../report/report.js');
     const built = await writeReport(graph, store, { dir: join(out, 'report') });
     for (const f of [built.html, built.markdown, ...built.figures]) report.push(relative(out, f));
-    written.push(...report);
+    for (const file of report) written.push(file);
   } finally {
     await store.close();
   }

