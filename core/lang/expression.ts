@@ -7,7 +7,7 @@
  * A computed result is rounded to 12 significant digits: `1 - 0.8 ** 3` is 0.488 and has the key of
  * writing 0.488, and a last-bit difference between two machines' `Math.pow` never changes a key.
  */
-import { unkeyableNumber } from './keyable.js';
+import { underflowedLiteral, unkeyableNumber } from './keyable.js';
 import { MAX_EXPRESSION_DEPTH } from './limits.js';
 
 /** Resolves one reference of an expression; reports its own problem and returns undefined when it cannot. */
@@ -57,6 +57,8 @@ function tokenize(text: string): Token[] {
       // A literal is held to what a key may hold, as a value written alone is: 1e400 or 2^53 + 1 never reads silently as another number.
       const inexact = unkeyableNumber(value);
       if (inexact) throw new ExpressionError(`the number ${number[0]} ${inexact}`);
+      const underflow = underflowedLiteral(number[0], value);
+      if (underflow) throw new ExpressionError(underflow);
       tokens.push({ type: 'number', value, at: i });
       i += number[0].length;
       continue;

@@ -165,6 +165,14 @@ export const hostileCases: readonly HostileCase[] = [
     exit: 1,
     stderr: one(`p.yaml:6:35: error: \${1e308 * 10}: the number 1e308 ${twoToThe53} (this one reads as 1e+308)`),
   },
+  {
+    name: '${1e-400 + 1}',
+    body: init('"${1e-400 + 1}"'),
+    exit: 1,
+    stderr: one(
+      `p.yaml:6:35: error: \${1e-400 + 1}: the number 1e-400 is too small for a double (it reads as 0): non-zero numbers must be at least 2.2250738585072014e-308 in size, or two different ones would share a key; write 0 or a larger number`,
+    ),
+  },
   { name: '${2 ** 1024}', body: init('"${2 ** 1024}"'), exit: 1, stderr: one(`p.yaml:6:35: error: \${2 ** 1024} is not a finite number (got Infinity)`) },
   { name: 'overflow hidden by a later step', body: init('"${1 / (2 ** 1024)}"'), exit: 1, stderr: one(`p.yaml:6:35: error: \${1 / (2 ** 1024)} is not a finite number (got Infinity)`) },
   {
