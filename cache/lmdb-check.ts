@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { irregularKind } from '../core/file-type.js';
+import { irregularKind, irregularPath } from '../core/file-type.js';
 import { FILES } from './layout.js';
 import { StoreFileError } from './store.js';
 
@@ -85,8 +85,7 @@ export function readDataFile(file: string): { readonly problem: string | undefin
  */
 export function refuseIrregularFiles(dir: string): void {
   for (const name of [FILES.data, FILES.lock]) {
-    const stats = fs.statSync(path.join(dir, name), { throwIfNoEntry: false });
-    const kind = stats === undefined ? undefined : irregularKind(stats);
+    const kind = irregularPath(path.join(dir, name));
     if (kind !== undefined) throw new StoreFileError(dir, `its ${name} is ${kind}, not a regular file`);
   }
 }

@@ -19,6 +19,7 @@
  * bit in a table's key cannot serve a record under a key it was not written for.
  */
 import { Packr } from 'msgpackr';
+import { thrownMessage } from '../core/thrown.js';
 import { checksum64 } from './checksum.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
@@ -79,6 +80,6 @@ export function unpackRecord<T>(key: string, bytes: Uint8Array): RecordRead<T> {
     return { ok: true, value: packr.unpack(bytes.subarray(HEADER_BYTES + keyLength)) as T };
   } catch (error: unknown) {
     // Only a writer with a bug (or another tool) frames bytes that are not MessagePack.
-    return { ok: false, detail: `does not decode (${error instanceof Error ? error.message : String(error)})` };
+    return { ok: false, detail: `does not decode (${thrownMessage(error)})` };
   }
 }
