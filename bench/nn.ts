@@ -3,15 +3,15 @@
  * (kernel compilation, memory growth) are excluded; each figure is the best of `repeats` timings,
  * since other work on a shared machine only ever slows a run down.
  */
-import { loadDataset } from '../core/data/load.js';
-import { selectBackend, type BackendInfo } from '../core/nn/backend.js';
-import { grid, lineCoefficients, bernstein } from '../core/nn/curves.js';
-import { evaluate } from '../core/nn/evaluate.js';
-import { evaluatePath } from '../core/nn/landscape.js';
-import { buildNetwork } from '../core/nn/models/index.js';
-import { initCheckpoint } from '../core/nn/init.js';
-import { modelSpecFor } from '../core/nn/models/index.js';
-import { train } from '../core/nn/train.js';
+import { loadDataset } from '../science/data/load.js';
+import { selectBackend, type BackendInfo } from '../science/nn/backend.js';
+import { grid, lineCoefficients, bernstein } from '../science/nn/curves.js';
+import { evaluate } from '../science/nn/evaluate.js';
+import { evaluatePath } from '../science/nn/landscape.js';
+import { buildNetwork } from '../science/nn/models/index.js';
+import { initCheckpoint } from '../science/nn/init.js';
+import { modelSpecFor } from '../science/nn/models/index.js';
+import { train } from '../science/nn/train.js';
 
 export interface BenchNumericsOptions {
   /** Backend to use; default: the best available (see selectBackend). */

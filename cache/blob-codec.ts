@@ -25,8 +25,8 @@
  */
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import type { Digest } from '../core/brand.js';
-import type { DType, HostTensor } from '../core/values.js';
+import type { Digest } from '../base/brand.js';
+import type { DType, HostTensor } from '../base/values.js';
 
 const MAGIC = 0x42544753; // "SGTB" read as a little-endian uint32
 const CODEC_VERSION = 1;

@@ -20,8 +20,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Digest, NodeKey } from '../core/brand.js';
-import { irregularKind, irregularPath } from '../core/file-type.js';
+import type { Digest, NodeKey } from '../base/brand.js';
+import { irregularKind, irregularPath } from '../base/file-type.js';
 import { blobDigest } from './blob-codec.js';
 import { inputKeys, reachableFrom } from './reachability.js';
 import { packValue, unpackValue } from './record-codec.js';

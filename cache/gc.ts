@@ -9,7 +9,7 @@
  * and gc never reads them anyway), so without this a gc in another process would delete it under the
  * run, which would then compute it again for its consumers.
  */
-import type { NodeKey } from '../core/brand.js';
+import type { NodeKey } from '../base/brand.js';
 import { reachableFrom } from './reachability.js';
 import type { CacheStore, CompactOutcome, StoreStats, SweepPlan, SweepView } from './store.js';
 

@@ -10,7 +10,7 @@
  * forged by a part) and works the same in LMDB and in the in-memory store.
  */
 import { createHash } from 'node:crypto';
-import type { Digest, NodeKey } from '../core/brand.js';
+import type { Digest, NodeKey } from '../base/brand.js';
 import type { BlobRef, LastRun, Provenance } from './store.js';
 
 /**

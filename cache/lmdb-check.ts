@@ -15,7 +15,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { irregularKind, irregularPath } from '../core/file-type.js';
+import { irregularKind, irregularPath } from '../base/file-type.js';
 import { FILES } from './layout.js';
 import { StoreFileError } from './store.js';
 

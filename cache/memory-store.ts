@@ -3,7 +3,7 @@
  * for executor unit tests and throw-away runs. Values are kept encoded, so loads return fresh copies
  * and mutating a loaded tree never changes the store. Claims only coordinate callers in this process.
  */
-import type { Digest } from '../core/brand.js';
+import type { Digest } from '../base/brand.js';
 import type { Backend, RawTable } from './backend.js';
 import { FORMAT_VERSION, META_KEYS, TABLE_NAMES, TABLES, type StoreFormat, type TableName } from './layout.js';
 import { packRecord } from './record-codec.js';

@@ -1,5 +1,5 @@
 /** Which results a set of results was computed from, following provenance `inputs`. */
-import type { NodeKey } from '../core/brand.js';
+import type { NodeKey } from '../base/brand.js';
 import type { Provenance } from './store.js';
 
 /** The keys an input map names (a gathering port names several). */

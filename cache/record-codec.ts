@@ -19,7 +19,7 @@
  * bit in a table's key cannot serve a record under a key it was not written for.
  */
 import { Packr } from 'msgpackr';
-import { thrownMessage } from '../core/thrown.js';
+import { thrownMessage } from '../base/thrown.js';
 import { checksum64 } from './checksum.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });

@@ -10,8 +10,8 @@
  *   #get (and `has`, which checks without decoding): a damaged value reads as absent, is listed by
  *   `damage()` and removed, so what it held is computed again and nothing reads a wrong value.
  */
-import type { Digest, NodeKey } from '../core/brand.js';
-import type { HostTensor } from '../core/values.js';
+import type { Digest, NodeKey } from '../base/brand.js';
+import type { HostTensor } from '../base/values.js';
 import type { Backend, RawTable } from './backend.js';
 import { blobDigest, BlobFormatError, decodeTensor, readBlobHeader, type EncodeOptions } from './blob-codec.js';
 import { blobChecksum, checksumWhileCopying } from './checksum.js';

@@ -3,11 +3,11 @@
  * and records, never node kinds or experiments.
  *
  * A "value tree" is any JSON-compatible structure in which tensors may appear as objects with
- * `dtype`, `shape` and a typed-array `data` (see HostTensor in core/values.ts). The store writes those
+ * `dtype`, `shape` and a typed-array `data` (see HostTensor in base/values.ts). The store writes those
  * tensors as content-addressed blobs (dense, or bitmask + non-zero values when mostly zero) and gives
  * back an equal tree on load.
  */
-import type { Digest, NodeKey } from '../core/brand.js';
+import type { Digest, NodeKey } from '../base/brand.js';
 import type { BlobInfo, TableName } from './layout.js';
 
 /** Where a result came from: enough to re-create it and to explain it to a person. */

@@ -4,8 +4,8 @@
  * (strings, numbers, booleans, null, undefined, Dates, bare typed arrays) is kept in the manifest as is.
  * Only HostTensors (`{dtype, shape, data}`) become blobs.
  */
-import type { Digest } from '../core/brand.js';
-import type { HostTensor } from '../core/values.js';
+import type { Digest } from '../base/brand.js';
+import type { HostTensor } from '../base/values.js';
 import { blobDigest, encodeTensor, tensorProblem, type EncodeOptions } from './blob-codec.js';
 import type { NegativeZeroNode, TensorRefNode } from './layout.js';
 

@@ -11,7 +11,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Digest, NodeKey } from '../core/brand.js';
+import type { Digest, NodeKey } from '../base/brand.js';
 import { blobDigest, BlobFormatError, readBlobHeader } from './blob-codec.js';
 import { blobChecksum } from './checksum.js';
 import { FILES, FORMAT_VERSION, type BlobInfo, type PinValue, type StoredLastRun, type StoredResult } from './layout.js';

@@ -1,17 +1,17 @@
 /**
  * The explicit list of node kinds. A kind is available to pipelines only when it is listed here.
  */
-import type { AnyNodeDefinition } from '../core/node-def.js';
-import { bezierFit } from './bezier-fit.js';
-import { evaluate } from './evaluate.js';
-import { figure } from './figure.js';
-import { init } from './init.js';
-import { interpolate } from './interpolate.js';
-import { loadCheckpoint } from './load-checkpoint.js';
-import { lotteryReset } from './lottery-reset.js';
-import { prune } from './prune.js';
-import { trainDense } from './train-dense.js';
-import { trainSparseScratch } from './train-sparse-scratch.js';
+import type { AnyNodeDefinition } from '../engine/node-def.js';
+import { bezierFit } from './bezier-fit/def.js';
+import { evaluate } from './evaluate/def.js';
+import { figure } from './figure/def.js';
+import { init } from './init/def.js';
+import { interpolate } from './interpolate/def.js';
+import { loadCheckpoint } from './load-checkpoint/def.js';
+import { lotteryReset } from './lottery-reset/def.js';
+import { prune } from './prune/def.js';
+import { trainDense } from './train-dense/def.js';
+import { trainSparseScratch } from './train-sparse-scratch/def.js';
 
 export const builtinKinds: readonly AnyNodeDefinition[] = [
   init,

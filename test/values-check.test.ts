@@ -1,8 +1,8 @@
 /** The port-type checks, on small literal values: each well-formed value passes, each flaw is named. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkCheckpoint, checkCurve, checkFigure, checkLandscape, checkMask, checkMetrics, checkPortValue } from '../core/values-check.js';
-import type { Checkpoint, Curve, Landscape, Mask } from '../core/values.js';
+import { checkCheckpoint, checkCurve, checkFigure, checkLandscape, checkMask, checkMetrics, checkPortValue } from '../engine/values-check.js';
+import type { Checkpoint, Curve, Landscape, Mask } from '../base/values.js';
 
 const model = { arch: 'mlp', inputShape: [2], numClasses: 3 };
 const checkpoint = (w = [1, 2, 3, 4, 5, 6]): Checkpoint => ({

@@ -8,7 +8,7 @@ import {
   encodeTensor,
   readBlobHeader,
 } from '../../cache/blob-codec.js';
-import type { HostTensor } from '../../core/values.js';
+import type { HostTensor } from '../../base/values.js';
 import { floatTensor, maskTensor, rng, sameBits } from './fixtures/data.js';
 
 function roundTrip(tensor: HostTensor): HostTensor {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { NodeKey } from '../../core/brand.js';
+import type { NodeKey } from '../../base/brand.js';
 import { createHash } from 'node:crypto';
 import { BundleError, exportBundle, importBundle, readBundleHeader } from '../../cache/bundle.js';
 import { packValue } from '../../cache/record-codec.js';

@@ -1,7 +1,7 @@
 /** The gc policy on its own (the contract suite runs gc against each store). */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { NodeKey } from '../../core/brand.js';
+import type { NodeKey } from '../../base/brand.js';
 import { planSweep } from '../../cache/gc.js';
 import { reachableFrom } from '../../cache/reachability.js';
 import type { Provenance, SweepView } from '../../cache/store.js';

@@ -9,7 +9,7 @@ import { blobDigest, encodeTensor } from '../../cache/blob-codec.js';
 import { blobChecksum, checksumWhileCopying } from '../../cache/checksum.js';
 import { FILES, FORMAT_VERSION, lastRunKey, pinKey, TABLES, type BlobInfo } from '../../cache/layout.js';
 import { checkRecord, packRecord, packValue, unpackRecord } from '../../cache/record-codec.js';
-import type { NodeKey } from '../../core/brand.js';
+import type { NodeKey } from '../../base/brand.js';
 
 describe('cache layout', () => {
   it('names tables, files and composite keys as it always did', () => {

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { Digest, NodeKey } from '../../core/brand.js';
-import type { HostTensor } from '../../core/values.js';
+import type { Digest, NodeKey } from '../../base/brand.js';
+import type { HostTensor } from '../../base/values.js';
 import { blobChecksum } from '../../cache/checksum.js';
 import { collectGarbage } from '../../cache/gc.js';
 import { currentThread } from '../../cache/liveness.js';

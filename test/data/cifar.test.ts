@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { DataFileError, datasetFingerprint, loadDataset, readCifarBatches } from '../../core/data/index.js';
+import { DataFileError, datasetFingerprint, loadDataset, readCifarBatches } from '../../science/data/index.js';
 
 const RECORD = 3073;
 const TRAIN = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'];

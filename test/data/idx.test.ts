@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { DataFileError, datasetFingerprint, loadDataset, parseIdx, permutation, readIdx, readIdxPair } from '../../core/data/index.js';
+import { DataFileError, datasetFingerprint, loadDataset, parseIdx, permutation, readIdx, readIdxPair } from '../../science/data/index.js';
 
 function idx(type: number, dims: number[], body: number[]): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import { MemoryStore } from '../../cache/memory-store.js';
-import type { NodeKey } from '../../core/brand.js';
-import { runTask } from '../../core/exec/run-task.js';
-import type { Task } from '../../core/exec/runner.js';
-import { WorkerPoolRunner } from '../../core/exec/worker-pool.js';
-import { defineNode } from '../../core/node-def.js';
-import { KindRegistry } from '../../core/registry.js';
+import type { NodeKey } from '../../base/brand.js';
+import { runTask } from '../../engine/exec/run-task.js';
+import type { Task } from '../../engine/exec/runner.js';
+import { WorkerPoolRunner } from '../../engine/exec/worker-pool.js';
+import { defineNode } from '../../engine/node-def.js';
+import { KindRegistry } from '../../engine/registry.js';
 import { kindsModule, tempDir } from './helpers.js';
 
 const taskOf = (kind: string, key = 'a'.repeat(64)): Task => ({

@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import { appendFileSync, existsSync } from 'node:fs';
-import { defineNode } from '../../core/node-def.js';
+import { defineNode } from '../../engine/node-def.js';
 
 const note = (log: string, event: string): void => appendFileSync(log, `${event} ${process.pid}\n`);
 

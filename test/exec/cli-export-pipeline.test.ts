@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join, relative } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../cache/lmdb-store.js';
-import { checkpointFromSafetensors, curveFromSafetensors } from '../../core/nn/safetensors.js';
+import { checkpointFromSafetensors, curveFromSafetensors } from '../../science/nn/safetensors.js';
 import { tinyCurveOutputs, tinyFigure } from '../fixtures/kinds.js';
 import { cli, graphOf, tempDir, writePipeline } from './helpers.js';
 

@@ -4,8 +4,8 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../cache/lmdb-store.js';
-import { checkpointToSafetensors, curveFromSafetensors, maskFromSafetensors } from '../../core/nn/safetensors.js';
-import type { Checkpoint } from '../../core/values.js';
+import { checkpointToSafetensors, curveFromSafetensors, maskFromSafetensors } from '../../science/nn/safetensors.js';
+import type { Checkpoint } from '../../base/values.js';
 import { cli, graphOf, tempDir, writePipeline } from './helpers.js';
 
 async function outputsOf(file: string, cache: string, id: string): Promise<Record<string, unknown>> {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../cache/lmdb-store.js';
-import type { Landscape, Metrics } from '../../core/values.js';
+import type { Landscape, Metrics } from '../../base/values.js';
 import { cli, graphOf, tempDir, writePipeline } from './helpers.js';
 
 const WALKS = `sparsegraph: 1

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { DeviceSlots } from '../../core/exec/device-slots.js';
+import { DeviceSlots } from '../../engine/exec/device-slots.js';
 
 test('two holders never share an accelerator slot; a waiter gets the slot released first', async () => {
   const slots = new DeviceSlots(2);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryStore } from '../../cache/memory-store.js';
-import { execute } from '../../core/exec/executor.js';
-import { InlineRunner } from '../../core/exec/inline-runner.js';
-import { planGraph } from '../../core/plan.js';
-import type { Landscape, Metrics } from '../../core/values.js';
+import { execute } from '../../engine/exec/executor.js';
+import { InlineRunner } from '../../engine/exec/inline-runner.js';
+import { planGraph } from '../../engine/plan.js';
+import type { Landscape, Metrics } from '../../base/values.js';
 import { CHAIN, graphOf, registry, tempDir, writePipeline } from './helpers.js';
 
 async function runAll(file: string, store: MemoryStore, set: string[] = [], selection = {}) {

@@ -4,15 +4,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { dataHooks } from '../../core/data/index.js';
-import { analyze, type ValidGraph } from '../../core/lang/analyze.js';
-import { KindRegistry } from '../../core/registry.js';
+import { dataHooks } from '../../science/data/index.js';
+import { analyze, type ValidGraph } from '../../engine/lang/analyze.js';
+import { KindRegistry } from '../../engine/registry.js';
 import { builtinKinds } from '../../nodes/index.js';
 import { kinds } from '../fixtures/kinds.js';
 
 export const registry = new KindRegistry([...builtinKinds, ...kinds]);
 export const kindsModule = fileURLToPath(new URL('../fixtures/kinds.js', import.meta.url));
-export const cliPath = fileURLToPath(new URL('../../core/cli/main.js', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 export function tempDir(prefix = 'sg-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

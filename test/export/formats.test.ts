@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { choosePort, encodeExport } from '../../core/export/formats.js';
-import { checkpointFromSafetensors, curveFromSafetensors, curveToSafetensors, maskFromSafetensors } from '../../core/nn/safetensors.js';
-import type { Curve } from '../../core/values.js';
+import { choosePort, encodeExport } from '../../science/export/formats.js';
+import { checkpointFromSafetensors, curveFromSafetensors, curveToSafetensors, maskFromSafetensors } from '../../science/nn/safetensors.js';
+import type { Curve } from '../../base/values.js';
 import { tinyCurveOutputs } from '../fixtures/kinds.js';
 
 test('a curve reads back equal with shared and per-point masks, and reproduces its end points', () => {

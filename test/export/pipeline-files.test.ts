@@ -1,7 +1,7 @@
 /** File names and the index of a pipeline export: readable, safe on every file system, unique. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FileStems, indexCsv, outputFiles, safeName, type IndexEntry } from '../../core/export/pipeline-files.js';
+import { FileStems, indexCsv, outputFiles, safeName, type IndexEntry } from '../../science/export/pipeline-files.js';
 import { tinyFigure } from '../fixtures/kinds.js';
 
 test('instance ids become readable names with no character a shell or a file system minds', () => {

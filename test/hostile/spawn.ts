@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-export const cliPath = fileURLToPath(new URL('../../core/cli/main.js', import.meta.url));
+export const cliPath = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 
 /** The heap a hostile input may use; a pipeline validator needs far less. */
 export const HEAP_MB = 512;

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../cache/lmdb-store.js';
-import { prunedCount } from '../../core/nn/pruning.js';
-import type { Checkpoint, Mask } from '../../core/values.js';
+import { prunedCount } from '../../science/nn/pruning.js';
+import type { Checkpoint, Mask } from '../../base/values.js';
 import { cli, graphOf, tempDir, writePipeline } from '../exec/helpers.js';
 
 const shipped = readFileSync(fileURLToPath(new URL('../../../pipelines/imp.yaml', import.meta.url)), 'utf8');

@@ -7,14 +7,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryStore } from '../../cache/memory-store.js';
-import { execute, type ExecutionEvent } from '../../core/exec/executor.js';
-import { InlineRunner } from '../../core/exec/inline-runner.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { bernstein } from '../../core/nn/curves.js';
-import { prunedCount, scheduledSparsity } from '../../core/nn/pruning.js';
-import { tf } from '../../core/nn/tf.js';
-import { planGraph } from '../../core/plan.js';
-import type { Checkpoint, Curve, Landscape, Mask, Metrics } from '../../core/values.js';
+import { execute, type ExecutionEvent } from '../../engine/exec/executor.js';
+import { InlineRunner } from '../../engine/exec/inline-runner.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { bernstein } from '../../science/nn/curves.js';
+import { prunedCount, scheduledSparsity } from '../../science/nn/pruning.js';
+import { tf } from '../../science/nn/tf.js';
+import { planGraph } from '../../engine/plan.js';
+import type { Checkpoint, Curve, Landscape, Mask, Metrics } from '../../base/values.js';
 import { graphOf, registry, tempDir, writePipeline } from '../exec/helpers.js';
 
 await selectBackend();

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { XMLValidator } from 'fast-xml-parser';
-import type { Metrics } from '../../core/values.js';
+import type { Metrics } from '../../base/values.js';
 import { cli, tempDir } from '../exec/helpers.js';
 
 const quickstart = fileURLToPath(new URL('../../../pipelines/quickstart.yaml', import.meta.url));

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Analysis } from '../../core/lang/analyze.js';
+import type { Analysis } from '../../engine/lang/analyze.js';
 import { analyzeFile, repoRoot, runCli, scratchDir, validDir } from './helpers.js';
 import { rng } from '../fixtures/random.js';
 

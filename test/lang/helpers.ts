@@ -7,16 +7,16 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { analyze, type Analysis, type ValidGraph } from '../../core/lang/analyze.js';
-import { formatDiagnostic } from '../../core/lang/diagnostics.js';
-import { KindRegistry } from '../../core/registry.js';
+import { analyze, type Analysis, type ValidGraph } from '../../engine/lang/analyze.js';
+import { formatDiagnostic } from '../../engine/lang/diagnostics.js';
+import { KindRegistry } from '../../engine/registry.js';
 import { builtinKinds } from '../../nodes/index.js';
 
 /** The repository root (tests run from dist/test/lang, fixtures live in the source tree). */
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const corpusDir = join(repoRoot, 'test/lang/corpus');
 export const validDir = join(repoRoot, 'test/lang/valid');
-export const cliPath = join(repoRoot, 'dist/core/cli/main.js');
+export const cliPath = join(repoRoot, 'dist/cli/main.js');
 
 export const registry = new KindRegistry(builtinKinds);
 
@@ -26,7 +26,7 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Runs `node dist/core/cli/main.js ARGS...` with the repository root as working directory. */
+/** Runs `node dist/cli/main.js ARGS...` with the repository root as working directory. */
 export function runCli(args: readonly string[], cwd = repoRoot): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     execFile(

@@ -9,8 +9,8 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { MAX_ALIASES, MAX_NESTING, MAX_PIPELINE_BYTES, MAX_TOKENS } from '../../core/lang/limits.js';
-import { parseYamlDocument } from '../../core/lang/parse-yaml.js';
+import { MAX_ALIASES, MAX_NESTING, MAX_PIPELINE_BYTES, MAX_TOKENS } from '../../engine/lang/limits.js';
+import { parseYamlDocument } from '../../engine/lang/parse-yaml.js';
 import { cliPath, scratchDir } from './helpers.js';
 
 interface Outcome {

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { nodeKey } from '../../core/keys.js';
-import { formatDiagnostic } from '../../core/lang/diagnostics.js';
-import { DependencyGraph } from '../../core/lang/dependency-graph.js';
-import { unkeyableNumber } from '../../core/lang/keyable.js';
-import { MAX_INSTANCES } from '../../core/lang/limits.js';
-import { planGraph } from '../../core/plan.js';
+import { nodeKey } from '../../engine/keys.js';
+import { formatDiagnostic } from '../../engine/lang/diagnostics.js';
+import { DependencyGraph } from '../../engine/lang/dependency-graph.js';
+import { unkeyableNumber } from '../../engine/lang/keyable.js';
+import { MAX_INSTANCES } from '../../engine/lang/limits.js';
+import { planGraph } from '../../engine/plan.js';
 import { HEADER, hostileCases } from './hostile-semantics-cases.js';
 import { analyzeFile, graphOf, runCli, scratchDir, writeFiles } from './helpers.js';
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { analyze } from '../../core/lang/analyze.js';
-import { KindRegistry } from '../../core/registry.js';
+import { analyze } from '../../engine/lang/analyze.js';
+import { KindRegistry } from '../../engine/registry.js';
 import { builtinKinds } from '../../nodes/index.js';
 import { changedIds, graphOf, keyMap, scratchDir, validGraph, writeFiles } from './helpers.js';
 

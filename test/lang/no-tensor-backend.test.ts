@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../cache/memory-store.js';
-import { dataHooks } from '../../core/data/index.js';
-import { analyze } from '../../core/lang/analyze.js';
-import { planGraph } from '../../core/plan.js';
-import { KindRegistry } from '../../core/registry.js';
+import { dataHooks } from '../../science/data/index.js';
+import { analyze } from '../../engine/lang/analyze.js';
+import { planGraph } from '../../engine/plan.js';
+import { KindRegistry } from '../../engine/registry.js';
 import { builtinKinds } from '../../nodes/index.js';
 
 test('analysing and planning the paper pipeline, datasets fingerprinted, loads no tensor library', () => {

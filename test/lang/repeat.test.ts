@@ -7,11 +7,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { NodeKey } from '../../core/brand.js';
-import type { ValidGraph } from '../../core/lang/analyze.js';
-import type { Binding } from '../../core/lang/expand.js';
-import { evaluate } from '../../core/lang/expression.js';
-import { lastRunOf, matchInstances, planGraph } from '../../core/plan.js';
+import type { NodeKey } from '../../base/brand.js';
+import type { ValidGraph } from '../../engine/lang/analyze.js';
+import type { Binding } from '../../engine/lang/expand.js';
+import { evaluate } from '../../engine/lang/expression.js';
+import { lastRunOf, matchInstances, planGraph } from '../../engine/plan.js';
 import { changedIds, graphOf, keyMap, scratchDir, validGraph, writeFiles } from './helpers.js';
 
 /** IMP's shape: a dense run, then per level prune one-shot -> rewind -> retrain; evaluations and a figure outside. */

@@ -3,8 +3,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { editorSchemaText } from '../../core/lang/schema.js';
-import { KindRegistry } from '../../core/registry.js';
+import { editorSchemaText } from '../../engine/lang/schema.js';
+import { KindRegistry } from '../../engine/registry.js';
 import { builtinKinds } from '../../nodes/index.js';
 
 const root = new URL('../../../', import.meta.url);

@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ValidGraph } from '../../core/lang/analyze.js';
-import type { Binding } from '../../core/lang/expand.js';
+import type { ValidGraph } from '../../engine/lang/analyze.js';
+import type { Binding } from '../../engine/lang/expand.js';
 import { graphOf } from './helpers.js';
 
 const SWEEP = `sparsegraph: 1

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backendDescription, selectBackend } from '../../core/nn/backend.js';
+import { backendDescription, selectBackend } from '../../science/nn/backend.js';
 
 test('a requested backend that is not installed names its package', async () => {
   let installed = true;

@@ -1,18 +1,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset } from '../../core/data/load.js';
-import { Rng } from '../../core/data/random.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { curveT, fitCurve, offMaskMass, type CurveFitState, type FitCurveOptions } from '../../core/nn/curve-fit.js';
-import { bernstein } from '../../core/nn/curves.js';
-import { denseMasks, initCheckpoint } from '../../core/nn/init.js';
-import { evaluatePath } from '../../core/nn/landscape.js';
-import { buildNetwork } from '../../core/nn/models/index.js';
-import type { Masks } from '../../core/nn/pruning.js';
-import { decodeCurveFitState, encodeCurveFitState } from '../../core/nn/resumable.js';
-import { tf } from '../../core/nn/tf.js';
-import { train } from '../../core/nn/train.js';
-import type { Checkpoint, ModelSpec } from '../../core/values.js';
+import { loadDataset } from '../../science/data/load.js';
+import { Rng } from '../../science/data/random.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { curveT, fitCurve, offMaskMass, type CurveFitState, type FitCurveOptions } from '../../science/nn/curve-fit.js';
+import { bernstein } from '../../science/nn/curves.js';
+import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
+import { evaluatePath } from '../../science/nn/landscape.js';
+import { buildNetwork } from '../../science/nn/models/index.js';
+import type { Masks } from '../../science/nn/pruning.js';
+import { decodeCurveFitState, encodeCurveFitState } from '../../science/nn/resumable.js';
+import { tf } from '../../science/nn/tf.js';
+import { train } from '../../science/nn/train.js';
+import type { Checkpoint, ModelSpec } from '../../base/values.js';
 
 await selectBackend();
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pathMetricValues, summarisePath } from '../../core/nn/barrier.js';
-import { bernstein, grid, lineCoefficients, lineControlPoints, mixCheckpoints } from '../../core/nn/curves.js';
-import type { Checkpoint, HostTensor, LandscapePoint, ModelSpec } from '../../core/values.js';
+import { pathMetricValues, summarisePath } from '../../science/nn/barrier.js';
+import { bernstein, grid, lineCoefficients, lineControlPoints, mixCheckpoints } from '../../science/nn/curves.js';
+import type { Checkpoint, HostTensor, LandscapePoint, ModelSpec } from '../../base/values.js';
 
 const close = (a: number, b: number, tol = 1e-12, what = '') => assert.ok(Math.abs(a - b) <= tol, `${what} ${a} vs ${b}`);
 const f32 = (shape: number[], values: number[]): HostTensor<'float32'> => ({ dtype: 'float32', shape, data: Float32Array.from(values) });

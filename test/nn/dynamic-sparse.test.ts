@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset } from '../../core/data/load.js';
-import { Rng } from '../../core/data/random.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { dropFractionAt, dynamicSparseHook, isUpdateStep, rewire, type DynamicSparseOptions } from '../../core/nn/dynamic-sparse.js';
-import { denseMasks, initCheckpoint } from '../../core/nn/init.js';
-import type { Masks } from '../../core/nn/pruning.js';
-import { tf } from '../../core/nn/tf.js';
-import { train, type StepContext } from '../../core/nn/train.js';
-import type { HostTensor, ModelSpec } from '../../core/values.js';
+import { loadDataset } from '../../science/data/load.js';
+import { Rng } from '../../science/data/random.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { dropFractionAt, dynamicSparseHook, isUpdateStep, rewire, type DynamicSparseOptions } from '../../science/nn/dynamic-sparse.js';
+import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
+import type { Masks } from '../../science/nn/pruning.js';
+import { tf } from '../../science/nn/tf.js';
+import { train, type StepContext } from '../../science/nn/train.js';
+import type { HostTensor, ModelSpec } from '../../base/values.js';
 
 const f32 = (shape: number[], values: number[]): HostTensor<'float32'> => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
 const u8 = (shape: number[], values: number[]): HostTensor<'uint8'> => ({ dtype: 'uint8', shape, data: Uint8Array.from(values) });

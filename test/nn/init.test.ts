@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { denseMasks, initCheckpoint } from '../../core/nn/init.js';
-import type { ModelSpec } from '../../core/values.js';
+import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
+import type { ModelSpec } from '../../base/values.js';
 
 const lenet300: ModelSpec = { arch: 'lenet300', inputShape: [784], numClasses: 10 };
 

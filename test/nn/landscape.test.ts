@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset, type Split } from '../../core/data/load.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { bernstein, mixCheckpoints } from '../../core/nn/curves.js';
-import { uploadCheckpoint } from '../../core/nn/device.js';
-import { evaluate, type EvalResult } from '../../core/nn/evaluate.js';
-import { initCheckpoint } from '../../core/nn/init.js';
-import { evaluateCheckpoint, evaluatePath } from '../../core/nn/landscape.js';
-import { buildNetwork } from '../../core/nn/models/index.js';
-import type { Network } from '../../core/nn/network.js';
-import { tf } from '../../core/nn/tf.js';
-import { train } from '../../core/nn/train.js';
-import type { Checkpoint, HostTensor, ModelSpec } from '../../core/values.js';
+import { loadDataset, type Split } from '../../science/data/load.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { bernstein, mixCheckpoints } from '../../science/nn/curves.js';
+import { uploadCheckpoint } from '../../science/nn/device.js';
+import { evaluate, type EvalResult } from '../../science/nn/evaluate.js';
+import { initCheckpoint } from '../../science/nn/init.js';
+import { evaluateCheckpoint, evaluatePath } from '../../science/nn/landscape.js';
+import { buildNetwork } from '../../science/nn/models/index.js';
+import type { Network } from '../../science/nn/network.js';
+import { tf } from '../../science/nn/tf.js';
+import { train } from '../../science/nn/train.js';
+import type { Checkpoint, HostTensor, ModelSpec } from '../../base/values.js';
 
 await selectBackend();
 

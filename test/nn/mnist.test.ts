@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset } from '../../core/data/load.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { evaluate } from '../../core/nn/evaluate.js';
-import { initCheckpoint } from '../../core/nn/init.js';
-import { modelSpecFor } from '../../core/nn/models/index.js';
-import { train } from '../../core/nn/train.js';
+import { loadDataset } from '../../science/data/load.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { evaluate } from '../../science/nn/evaluate.js';
+import { initCheckpoint } from '../../science/nn/init.js';
+import { modelSpecFor } from '../../science/nn/models/index.js';
+import { train } from '../../science/nn/train.js';
 
 test('LeNet-300-100 reaches over 90% MNIST test accuracy in one epoch', async () => {
   await selectBackend();

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset } from '../../core/data/load.js';
-import { Rng } from '../../core/data/random.js';
-import { backendDescription, selectBackend } from '../../core/nn/backend.js';
-import { uploadCheckpoint } from '../../core/nn/device.js';
-import { initCheckpoint } from '../../core/nn/init.js';
-import { conv2d, conv2dFilterGrad } from '../../core/nn/layers.js';
-import { buildNetwork } from '../../core/nn/models/index.js';
-import { crossEntropy, isTrainable, targets } from '../../core/nn/network.js';
-import { tf } from '../../core/nn/tf.js';
-import { train } from '../../core/nn/train.js';
-import type { Checkpoint, ModelSpec } from '../../core/values.js';
+import { loadDataset } from '../../science/data/load.js';
+import { Rng } from '../../science/data/random.js';
+import { backendDescription, selectBackend } from '../../science/nn/backend.js';
+import { uploadCheckpoint } from '../../science/nn/device.js';
+import { initCheckpoint } from '../../science/nn/init.js';
+import { conv2d, conv2dFilterGrad } from '../../science/nn/layers.js';
+import { buildNetwork } from '../../science/nn/models/index.js';
+import { crossEntropy, isTrainable, targets } from '../../science/nn/network.js';
+import { tf } from '../../science/nn/tf.js';
+import { train } from '../../science/nn/train.js';
+import type { Checkpoint, ModelSpec } from '../../base/values.js';
 
 await selectBackend();
 

@@ -1,21 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TSchema } from '@sinclair/typebox';
-import { Rng } from '../../core/data/random.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { uploadCheckpoint } from '../../core/nn/device.js';
-import { denseMasks, initCheckpoint } from '../../core/nn/init.js';
-import { ARCHITECTURES, buildNetwork } from '../../core/nn/models/index.js';
-import { ARCHITECTURE_NAMES, INITIALIZERS, SCHEDULE_NAMES, SPARSE_METHODS, type ArchitectureName, type InitializerName } from '../../core/nn/names.js';
-import { isPrunable, isTrainable } from '../../core/nn/network.js';
-import { learningRate } from '../../core/nn/schedules.js';
-import { tf } from '../../core/nn/tf.js';
-import type { ModelSpec } from '../../core/values.js';
-import { bezierFitParams } from '../../nodes/bezier-fit.js';
-import { ArchParam, InitializerParam, ScheduleParam, TrainingParams } from '../../nodes/common.js';
-import { initParams } from '../../nodes/init.js';
-import { scheduleOf } from '../../nodes/run-support.js';
-import { trainSparseParams } from '../../nodes/train-sparse-scratch.js';
+import { Rng } from '../../science/data/random.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { uploadCheckpoint } from '../../science/nn/device.js';
+import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
+import { ARCHITECTURES, buildNetwork } from '../../science/nn/models/index.js';
+import { ARCHITECTURE_NAMES, INITIALIZERS, SCHEDULE_NAMES, SPARSE_METHODS, type ArchitectureName, type InitializerName } from '../../science/nn/names.js';
+import { isPrunable, isTrainable } from '../../science/nn/network.js';
+import { learningRate } from '../../science/nn/schedules.js';
+import { tf } from '../../science/nn/tf.js';
+import type { ModelSpec } from '../../base/values.js';
+import { bezierFitParams } from '../../nodes/bezier-fit/def.js';
+import { ArchParam, InitializerParam, ScheduleParam, TrainingParams } from '../../nodes/common/params.js';
+import { initParams } from '../../nodes/init/def.js';
+import { scheduleOf } from '../../nodes/common/run-support.js';
+import { trainSparseParams } from '../../nodes/train-sparse-scratch/def.js';
 
 /** The literal names a TypeBox union of literals accepts. */
 const constsOf = (schema: TSchema): unknown[] => {

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset } from '../../core/data/load.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { initCheckpoint } from '../../core/nn/init.js';
-import { buildNetwork } from '../../core/nn/models/index.js';
-import { isPrunable } from '../../core/nn/network.js';
+import { loadDataset } from '../../science/data/load.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { initCheckpoint } from '../../science/nn/init.js';
+import { buildNetwork } from '../../science/nn/models/index.js';
+import { isPrunable } from '../../science/nn/network.js';
 import {
   applyMasks,
   isPruningStep,
@@ -16,10 +16,10 @@ import {
   weightSparsity,
   type GradualSchedule,
   type Masks,
-} from '../../core/nn/pruning.js';
-import { train } from '../../core/nn/train.js';
-import { tf } from '../../core/nn/tf.js';
-import type { HostTensor, ModelSpec } from '../../core/values.js';
+} from '../../science/nn/pruning.js';
+import { train } from '../../science/nn/train.js';
+import { tf } from '../../science/nn/tf.js';
+import type { HostTensor, ModelSpec } from '../../base/values.js';
 
 const f32 = (shape: number[], values: number[]): HostTensor<'float32'> => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
 const u8 = (shape: number[], values: number[]): HostTensor<'uint8'> => ({ dtype: 'uint8', shape, data: Uint8Array.from(values) });

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryStore } from '../../cache/memory-store.js';
-import type { NodeKey } from '../../core/brand.js';
-import { loadDataset } from '../../core/data/load.js';
-import type { ProgressEvent } from '../../core/node-def.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { denseMasks, initCheckpoint } from '../../core/nn/init.js';
-import { decodeTrainState, encodeTrainState, resumableTraining, TRAIN_STATE_FORMAT, type ProgressChannel } from '../../core/nn/resumable.js';
-import { tf } from '../../core/nn/tf.js';
-import { train, type TrainOptions, type TrainResult } from '../../core/nn/train.js';
-import type { Checkpoint, HostTensor, ModelSpec } from '../../core/values.js';
+import type { NodeKey } from '../../base/brand.js';
+import { loadDataset } from '../../science/data/load.js';
+import type { ProgressEvent } from '../../engine/node-def.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
+import { decodeTrainState, encodeTrainState, resumableTraining, TRAIN_STATE_FORMAT, type ProgressChannel } from '../../science/nn/resumable.js';
+import { tf } from '../../science/nn/tf.js';
+import { train, type TrainOptions, type TrainResult } from '../../science/nn/train.js';
+import type { Checkpoint, HostTensor, ModelSpec } from '../../base/values.js';
 
 await selectBackend();
 // 200 samples at batch 32: epochs end inside batches (after steps 7, 13, 19, 25), 32 steps in all.

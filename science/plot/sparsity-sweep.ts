@@ -1,0 +1,80 @@
+/**
+ * Figure 1 of the reproduction: test accuracy and final training loss against sparsity, one line per
+ * method (dense, pruned, scratch, lottery...), the mean over seeds with its min-max band. A method without
+ * the x coordinate (the dense baseline) is drawn as a horizontal line with its band across the panel.
+ */
+import type { GatheredValue } from '../../engine/node-def.js';
+import type { Metrics } from '../../base/values.js';
+import { FIGURE_CONFIG } from './render.js';
+import { aggregate, seriesName, type Sample } from './series.js';
+
+export interface SweepOptions {
+  readonly title: string;
+  /** The sweep axis on x (e.g. `s`). */
+  readonly x: string;
+  /** The split whose loss is drawn. */
+  readonly split: 'train' | 'test';
+}
+
+/** The two panels' metrics: the first is drawn on the left. */
+const PANELS = (split: string) => [
+  { metric: 'test_accuracy', title: 'test accuracy' },
+  { metric: `${split}_loss`, title: `${split} loss (final weights)` },
+];
+
+export function sparsitySweepSpec(series: readonly GatheredValue<Metrics>[], opts: SweepOptions): { spec: Record<string, unknown>; data: unknown } {
+  const panels = PANELS(opts.split);
+  const samples: (Sample & { metric: string })[] = [];
+  const baselines: (Sample & { metric: string })[] = [];
+  for (const g of series) {
+    const name = seriesName(g.label, g.coords, [opts.x]);
+    const x = g.coords[opts.x];
+    for (const { metric } of panels) {
+      const y = g.value.values[metric];
+      if (y === undefined || !Number.isFinite(y)) continue;
+      if (typeof x === 'number') samples.push({ series: name, x, y, metric });
+      else baselines.push({ series: name, x: 0, y, metric });
+    }
+  }
+  const rows = panels.flatMap(({ metric }) => aggregate(samples.filter((s) => s.metric === metric)).map((a) => ({ ...a, metric })));
+  const flat = panels.flatMap(({ metric }) => aggregate(baselines.filter((s) => s.metric === metric)).map((a) => ({ ...a, metric })));
+  if (rows.length === 0) throw new Error(`sparsity-sweep: no gathered metrics have the x coordinate '${opts.x}' and ${panels.map((p) => p.metric).join(' / ')}`);
+  const color = { field: 'series', type: 'nominal', title: null };
+  const bandColor = color;
+  const panel = ({ metric, title }: { metric: string; title: string }) => ({
+    width: 320,
+    height: 240,
+    title,
+    layer: [
+      ...(flat.some((r) => r.metric === metric)
+        ? [
+            { data: { values: flat.filter((r) => r.metric === metric) }, mark: { type: 'rect', opacity: 0.12 }, encoding: { y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: bandColor } },
+            { data: { values: flat.filter((r) => r.metric === metric) }, mark: { type: 'rule', strokeDash: [4, 3] }, encoding: { y: { field: 'mean', type: 'quantitative' }, color } },
+          ]
+        : []),
+      {
+        data: { values: rows.filter((r) => r.metric === metric) },
+        layer: [
+          { mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: bandColor } },
+          {
+            mark: { type: 'line', point: true },
+            encoding: {
+              x: { field: 'x', type: 'quantitative', title: opts.x === 's' ? 'sparsity' : opts.x, scale: { zero: false } },
+              y: { field: 'mean', type: 'quantitative', title: title, scale: { zero: false } },
+              color,
+              tooltip: [{ field: 'series' }, { field: 'x' }, { field: 'mean', format: '.4f' }, { field: 'min', format: '.4f' }, { field: 'max', format: '.4f' }, { field: 'n' }],
+            },
+          },
+        ],
+      },
+    ],
+  });
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...(opts.title ? { title: opts.title } : {}),
+    config: FIGURE_CONFIG,
+    hconcat: panels.map(panel),
+    resolve: { scale: { color: 'shared' } },
+  };
+  return { spec, data: { rows, baselines: flat } };
+}
