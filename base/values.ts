@@ -110,3 +110,25 @@ export interface PortValueMap {
   Figure: Figure;
 }
 export type PortValue<T extends PortType = PortType> = PortValueMap[T];
+
+/** Sweep coordinates of a node instance, e.g. { s: 0.9, seed: 1 }. */
+export type Coordinates = Readonly<Record<string, string | number | boolean>>;
+
+/** One value delivered to a gathering port. */
+export interface GatheredValue<T = PortValue> {
+  /** The label given in the pipeline (a key of the port's map), or the position as a string. */
+  readonly label: string;
+  readonly coords: Coordinates;
+  readonly value: T;
+}
+
+/** Progress a running node reports; the CLI turns it into a line with step, loss and ETA. */
+export interface ProgressEvent {
+  readonly step?: number;
+  readonly totalSteps?: number;
+  readonly epoch?: number;
+  readonly loss?: number;
+  /** Learning rate of the last step. */
+  readonly lr?: number;
+  readonly message?: string;
+}

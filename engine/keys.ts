@@ -7,10 +7,10 @@
  * reach the hash, while any change upstream does (the key is a Merkle hash of the whole history).
  */
 import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { NodeKey } from '../base/brand.js';
-import { unkeyableAt } from './lang/keyable.js';
-import type { Coordinates } from './node-def.js';
+import { canonicalJson } from '../base/canonical-json.js';
+import { unkeyableAt } from './keyable.js';
+import type { Coordinates } from '../base/values.js';
 
 /** Bumped only if the encoding below changes; every key changes with it. */
 export const KEY_FORMAT = 1;
@@ -41,14 +41,6 @@ export interface KeyComponents {
   readonly salt?: string | number;
 }
 
-// canonicalize is CommonJS whose typings claim an ES default export; load it the way Node actually does.
-const canonicalize = createRequire(import.meta.url)('canonicalize') as (value: unknown) => string | undefined;
-
-export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) throw new Error('value cannot be encoded canonically');
-  return text;
-}
 
 export function nodeKey(components: KeyComponents): NodeKey {
   const { kind, version, params, inputs, data, file, salt } = components;

@@ -5,7 +5,8 @@
  * validate and plan), so a kind loads the numerical layer inside `run` with a dynamic import.
  */
 import type { Static, TObject } from '@sinclair/typebox';
-import type { PortType, PortValue } from '../base/values.js';
+import type { GatheredValue, PortType, PortValue, ProgressEvent } from '../base/values.js';
+
 
 /** An input port. */
 export interface InputPortSpec {
@@ -27,16 +28,6 @@ export interface OutputPortSpec {
   readonly doc: string;
 }
 
-/** Sweep coordinates of a node instance, e.g. { s: 0.9, seed: 1 }. */
-export type Coordinates = Readonly<Record<string, string | number | boolean>>;
-
-/** One value delivered to a gathering port. */
-export interface GatheredValue<T = PortValue> {
-  /** The label given in the pipeline (a key of the port's map), or the position as a string. */
-  readonly label: string;
-  readonly coords: Coordinates;
-  readonly value: T;
-}
 
 type PortTypes<S extends InputPortSpec> = S['type'] extends readonly PortType[]
   ? S['type'][number]
@@ -53,16 +44,6 @@ type InputValue<S extends InputPortSpec> = S['gather'] extends true
 export type InputValues<I extends Record<string, InputPortSpec>> = { [K in keyof I]: InputValue<I[K]> };
 export type OutputValues<O extends Record<string, OutputPortSpec>> = { [K in keyof O]: PortValue<O[K]['type']> };
 
-/** Progress a running node reports; the CLI turns it into a line with step, loss and ETA. */
-export interface ProgressEvent {
-  readonly step?: number;
-  readonly totalSteps?: number;
-  readonly epoch?: number;
-  readonly loss?: number;
-  /** Learning rate of the last step. */
-  readonly lr?: number;
-  readonly message?: string;
-}
 
 /** Everything a kind's `run` may use. It never sees the cache, only typed values. */
 export interface RunContext<P, I> {

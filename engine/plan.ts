@@ -4,7 +4,8 @@
  */
 import type { LastRun, ResultStore } from '../cache/store.js';
 import type { NodeKey } from '../base/brand.js';
-import { canonicalJson, type KeyComponents } from './keys.js';
+import { canonicalJson } from '../base/canonical-json.js';
+import type { KeyComponents } from './keys.js';
 import type { KeyedInstance, ValidGraph } from './lang/analyze.js';
 import { upstreamIds } from './lang/expand.js';
 

@@ -10,7 +10,7 @@ import type { ResultStore } from '../../cache/store.js';
 import type { NodeKey } from '../../base/brand.js';
 import type { KeyedInstance, ValidGraph } from '../lang/analyze.js';
 import { upstreamIds } from '../lang/expand.js';
-import type { ProgressEvent } from '../node-def.js';
+import type { ProgressEvent } from '../../base/values.js';
 import { lastRunOf, type PlanEntry } from '../plan.js';
 import { DeviceSlots } from './device-slots.js';
 import { inputKeyMap } from './run-task.js';

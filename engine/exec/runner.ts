@@ -5,7 +5,7 @@
  */
 import type { NodeKey } from '../../base/brand.js';
 import type { KeyComponents } from '../keys.js';
-import type { ProgressEvent } from '../node-def.js';
+import type { ProgressEvent } from '../../base/values.js';
 
 /** Everything needed to compute one node instance, as plain data (it crosses threads and machines). */
 export interface Task {

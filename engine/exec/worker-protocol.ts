@@ -1,5 +1,5 @@
 /** Messages between the pool and its worker threads. */
-import type { ProgressEvent } from '../node-def.js';
+import type { ProgressEvent } from '../../base/values.js';
 import type { Outcome, Task } from './runner.js';
 
 export interface WorkerSetup {

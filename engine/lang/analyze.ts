@@ -4,7 +4,8 @@
  */
 import { dirname, resolve, sep } from 'node:path';
 import type { NodeKey } from '../../base/brand.js';
-import { canonicalJson, nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
+import { canonicalJson } from '../../base/canonical-json.js';
+import { nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
 import type { KindRegistry } from '../registry.js';
 import { connect } from './connect.js';
 import { SourceFiles, sortDiagnostics, type Diagnostic } from './diagnostics.js';

@@ -8,12 +8,13 @@
  * before joining, and its own level set, so level k's key depends only on levels 1..k. An axis a node of
  * the group sweeps itself is carried to the next level, joined, not crossed.
  */
-import type { AnyNodeDefinition, Coordinates } from '../node-def.js';
+import type { AnyNodeDefinition } from '../node-def.js';
+import type { Coordinates } from '../../base/values.js';
 import type { ConnectedDecl } from './connect.js';
 import type { Diagnostic } from './diagnostics.js';
 import { interpolate, type InterpolationProblem, type Scope } from './interpolate.js';
 import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './load.js';
-import { unkeyableAt, unkeyableNumber } from './keyable.js';
+import { unkeyableAt, unkeyableNumber } from '../keyable.js';
 import { formatCount, MAX_GATHERED, MAX_INSTANCES } from './limits.js';
 import { checkAgainst } from './schema-check.js';
 import type { YamlPath } from './source.js';

@@ -7,7 +7,7 @@
  * A computed result is rounded to 12 significant digits: `1 - 0.8 ** 3` is 0.488 and has the key of
  * writing 0.488, and a last-bit difference between two machines' `Math.pow` never changes a key.
  */
-import { underflowedLiteral, unkeyableNumber } from './keyable.js';
+import { underflowedLiteral, unkeyableNumber } from '../keyable.js';
 import { MAX_EXPRESSION_DEPTH } from './limits.js';
 
 /** Resolves one reference of an expression; reports its own problem and returns undefined when it cannot. */

@@ -10,7 +10,7 @@ import { isGroupEntry, structure } from './schema.js';
 import { checkAgainst, didYouMean } from './schema-check.js';
 import { Type } from '@sinclair/typebox';
 import { SourceFile, type YamlPath } from './source.js';
-import { RESERVED_KEY, reservedKeyAt, reservedKeyMessage, unkeyableAt } from './keyable.js';
+import { RESERVED_KEY, reservedKeyAt, reservedKeyMessage, unkeyableAt } from '../keyable.js';
 import { formatCount, MAX_INSTANCES, MAX_PARAM_CHAIN } from './limits.js';
 import { parseYamlDocument } from './parse-yaml.js';
 

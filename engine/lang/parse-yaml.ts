@@ -24,7 +24,7 @@ import {
   type YAMLMap,
 } from 'yaml';
 import { MAX_ALIAS_VALUES, MAX_ALIASES, MAX_NESTING, MAX_TOKENS, MAX_VALUES } from './limits.js';
-import { RESERVED_KEY, reservedKeyMessage, underflowedLiteral } from './keyable.js';
+import { RESERVED_KEY, reservedKeyMessage, underflowedLiteral } from '../keyable.js';
 
 export interface YamlProblem {
   readonly range: readonly [number, number];

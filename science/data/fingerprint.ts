@@ -9,7 +9,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { datasetFiles } from './files.js';
 import { DataFileError } from './idx.js';
 import { resolveDatasetSpec, type DatasetSpec } from './spec.js';
-import { canonicalJson } from '../../engine/keys.js';
+import { canonicalJson } from '../../base/canonical-json.js';
 
 /** Bump when loading or preprocessing changes meaning, so old fingerprints no longer match. */
 export const DATA_FORMAT_VERSION = 1;

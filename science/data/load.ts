@@ -7,7 +7,7 @@ import { datasetFingerprint } from './fingerprint.js';
 import { datasetFiles } from './files.js';
 import { DataFileError, readIdxPair } from './idx.js';
 import { Rng } from './random.js';
-import { canonicalJson } from '../../engine/keys.js';
+import { canonicalJson } from '../../base/canonical-json.js';
 import { resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from './spec.js';
 
 /** One split: `x` holds n samples row-major ([n, ...sampleShape]), `y` their class indices. */

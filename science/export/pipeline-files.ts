@@ -13,7 +13,7 @@
  * STEM is `safeName(instance id).port`, unique in the export (see `FileStems`).
  */
 import { createHash } from 'node:crypto';
-import type { Coordinates } from '../../engine/node-def.js';
+import type { Coordinates } from '../../base/values.js';
 import type { Figure, PortType, PortValueMap } from '../../base/values.js';
 import { encodeExport } from './formats.js';
 import { csv } from './tables.js';

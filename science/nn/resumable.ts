@@ -12,7 +12,7 @@
  * and HostTensors `{dtype, shape, data}`), and is checked when it comes back: a state that does not fit
  * is reported and ignored, never half-used.
  */
-import type { ProgressEvent } from '../../engine/node-def.js';
+import type { ProgressEvent } from '../../base/values.js';
 import type { Checkpoint, DType, HostTensor } from '../../base/values.js';
 import type { CurveFitState } from './curve-fit.js';
 import type { LoopCounters, LoopProgress } from './loop.js';

@@ -3,7 +3,7 @@
  * lottery, or the initialisation) and pruned solutions, per sparsity and seed, as a table drawn with
  * text marks on a diverging colour scale (red: a barrier, blue: none), with the claims' verdicts below.
  */
-import type { GatheredValue } from '../../engine/node-def.js';
+import type { GatheredValue } from '../../base/values.js';
 import { judgeClaims, type ClaimsReport } from '../report/claims.js';
 import type { Metrics } from '../../base/values.js';
 import { FIGURE_CONFIG } from './render.js';

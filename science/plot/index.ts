@@ -1,5 +1,5 @@
 /** The figures a `figure` node can draw, by name; each builds a Vega-Lite spec from gathered results. */
-import type { GatheredValue } from '../../engine/node-def.js';
+import type { GatheredValue } from '../../base/values.js';
 import type { Landscape, Metrics } from '../../base/values.js';
 import { barrierTableSpec } from './barrier-table.js';
 import { pathsSpec } from './paths.js';

@@ -3,7 +3,7 @@
  * curves), one panel per value of the facet axis (the sparsity), one line per path kind, the mean over
  * seeds with its min-max band.
  */
-import type { GatheredValue } from '../../engine/node-def.js';
+import type { GatheredValue } from '../../base/values.js';
 import type { Landscape } from '../../base/values.js';
 import { FIGURE_CONFIG } from './render.js';
 import { aggregate, seriesName, type Sample } from './series.js';

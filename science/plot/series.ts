@@ -3,7 +3,7 @@
  * coordinate that is neither the x axis, the facet nor the seed), with the mean and the min-max band
  * over seeds. Plain data, no tensor library.
  */
-import type { Coordinates } from '../../engine/node-def.js';
+import type { Coordinates } from '../../base/values.js';
 
 /** The sweep axis averaged over (and drawn as a band). */
 export const SEED_AXIS = 'seed';

@@ -3,7 +3,7 @@
  * method (dense, pruned, scratch, lottery...), the mean over seeds with its min-max band. A method without
  * the x coordinate (the dense baseline) is drawn as a horizontal line with its band across the panel.
  */
-import type { GatheredValue } from '../../engine/node-def.js';
+import type { GatheredValue } from '../../base/values.js';
 import type { Metrics } from '../../base/values.js';
 import { FIGURE_CONFIG } from './render.js';
 import { aggregate, seriesName, type Sample } from './series.js';

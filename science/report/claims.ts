@@ -10,7 +10,7 @@
  * `lottery-linear` (lottery to pruned), `bezier` (curves from scratch to pruned, with `degree` and
  * `subspace` coordinates). Sparsity is the `s` coordinate, seeds the `seed` coordinate.
  */
-import type { GatheredValue } from '../../engine/node-def.js';
+import type { GatheredValue } from '../../base/values.js';
 import type { Metrics } from '../../base/values.js';
 
 export interface Spread {

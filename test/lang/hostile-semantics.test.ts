@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 import { nodeKey } from '../../engine/keys.js';
 import { formatDiagnostic } from '../../engine/lang/diagnostics.js';
 import { DependencyGraph } from '../../engine/lang/dependency-graph.js';
-import { unkeyableNumber } from '../../engine/lang/keyable.js';
+import { unkeyableNumber } from '../../engine/keyable.js';
 import { MAX_INSTANCES } from '../../engine/lang/limits.js';
 import { planGraph } from '../../engine/plan.js';
 import { HEADER, hostileCases } from './hostile-semantics-cases.js';

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { MemoryStore } from '../../cache/memory-store.js';
 import type { NodeKey } from '../../base/brand.js';
 import { loadDataset } from '../../science/data/load.js';
-import type { ProgressEvent } from '../../engine/node-def.js';
+import type { ProgressEvent } from '../../base/values.js';
 import { selectBackend } from '../../science/nn/backend.js';
 import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
 import { decodeTrainState, encodeTrainState, resumableTraining, TRAIN_STATE_FORMAT, type ProgressChannel } from '../../science/nn/resumable.js';

@@ -1,7 +1,7 @@
 /** The claims' criteria on hand-made metrics: each verdict follows from the stated rule. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { GatheredValue } from '../../engine/node-def.js';
+import type { GatheredValue } from '../../base/values.js';
 import { judgeClaims } from '../../science/report/claims.js';
 
 type Coords = Record<string, string | number>;

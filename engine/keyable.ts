@@ -7,7 +7,8 @@
  * Both walks use an explicit stack: a value nested deeper than the JavaScript call stack is still
  * checked, not a crash.
  */
-import type { YamlPath } from './source.js';
+/** Where in a value a problem is: map keys and list positions from its root. */
+export type ValuePath = readonly (string | number)[];
 
 /** The one map key refused everywhere a pipeline, an import or `--set` names something. */
 export const RESERVED_KEY = '__proto__';
@@ -64,20 +65,20 @@ function* walk(value: unknown): Generator<Entry> {
 }
 
 /** Where an entry is, under `at`: built only for the entry reported, not for every one walked. */
-function pathOf(entry: Entry, at: YamlPath): YamlPath {
+function pathOf(entry: Entry, at: ValuePath): ValuePath {
   const path: (string | number)[] = [];
   for (let e: Entry | undefined = entry; e?.key !== undefined; e = e.parent) path.push(e.key);
   return [...at, ...path.reverse()];
 }
 
 /** The path of the first map key `__proto__` in `value` (the path ends with that key). */
-export function reservedKeyAt(value: unknown, at: YamlPath = []): YamlPath | undefined {
+export function reservedKeyAt(value: unknown, at: ValuePath = []): ValuePath | undefined {
   for (const entry of walk(value)) if (entry.key === RESERVED_KEY) return pathOf(entry, at);
   return undefined;
 }
 
 /** The first number in `value` that a key cannot hold, with its path and what is wrong. */
-export function unkeyableAt(value: unknown, at: YamlPath = []): { path: YamlPath; message: string } | undefined {
+export function unkeyableAt(value: unknown, at: ValuePath = []): { path: ValuePath; message: string } | undefined {
   for (const entry of walk(value)) {
     if (typeof entry.value !== 'number') continue;
     const message = unkeyableNumber(entry.value);
