@@ -6,9 +6,10 @@ import { Option } from 'commander';
 import { irregularPath } from '../base/file-type.js';
 import type { CacheStore } from '../cache/store.js';
 import { dataHooks } from '../science/data/index.js';
-import { kindModulesFromEnv, loadRegistry } from '../engine/exec/kinds.js';
+import { kindModulesFromEnv } from '../engine/exec/kinds-modules.js';
 import { analyze, type ValidGraph } from '../engine/lang/analyze.js';
 import type { KindRegistry } from '../engine/registry.js';
+import { loadKinds } from './compose.js';
 import { EXIT, reportDiagnostics, UsageError } from './output.js';
 
 export interface AnalysisOptions {
@@ -84,7 +85,7 @@ export function registryFor(options: Pick<AnalysisOptions, 'kinds'>): Promise<Ki
   const modules = kindModules(options);
   const id = JSON.stringify(modules);
   let registry = registries.get(id);
-  if (!registry) registries.set(id, (registry = loadRegistry(modules)));
+  if (!registry) registries.set(id, (registry = loadKinds(modules)));
   return registry;
 }
 

@@ -133,7 +133,7 @@ export async function exportPipeline(file: string, opts: PipelineExportOptions):
       }
     }
     // The report, rebuilt from the cache into DIR/report/ (its Markdown links figures/ beside it).
-    const { writeReport } = await import('../science/report/report.js');
+    const { writeReport } = await import('./report.js');
     const built = await writeReport(graph, store, { dir: join(out, 'report') });
     for (const f of [built.html, built.markdown, ...built.figures]) report.push(relative(out, f));
     for (const file of report) written.push(file);

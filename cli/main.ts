@@ -6,8 +6,9 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { execute } from '../engine/exec/executor.js';
-import { unsettledKindsImport } from '../engine/exec/kinds.js';
+import { unsettledKindsImport } from '../engine/exec/kinds-modules.js';
 import { InlineRunner } from '../engine/exec/inline-runner.js';
+import { composerUrl, tensorsFor } from './compose.js';
 import { WorkerPoolRunner } from '../engine/exec/worker-pool.js';
 import type { ValidGraph } from '../engine/lang/analyze.js';
 import { toDot, toJsonGraph, toMermaid } from '../engine/lang/render-graph.js';
@@ -160,7 +161,7 @@ function program(): Command {
 }
 
 async function writeReportOf(graph: ValidGraph, store: Awaited<ReturnType<typeof openCache>>, out?: string) {
-  const { writeReport } = await import('../science/report/report.js');
+  const { writeReport } = await import('./report.js');
   return writeReport(graph, store, out ? { dir: resolve(out) } : {});
 }
 
@@ -209,8 +210,8 @@ async function runCommand(file: string, opts: AnalysisOptions & CacheOptions & R
   const store = await openCache(opts, file);
   const runner =
     opts.jobs === 0
-      ? new InlineRunner(store, await registryFor(opts), 1, backend)
-      : new WorkerPoolRunner(opts.jobs, { storeDir, kindModules: kindModules(opts), ...(backend ? { backend } : {}) });
+      ? new InlineRunner(store, await registryFor(opts), 1, tensorsFor(backend))
+      : new WorkerPoolRunner(opts.jobs, { storeDir, composer: composerUrl, kindModules: kindModules(opts), ...(backend ? { backend } : {}) });
   const plan = planGraph(graph, store, { force: opts.force, forceDownstream: opts.forceDownstream, only: opts.only });
   const toRun = plan.filter((e) => e.status === 'run').length;
   const interactive = Boolean(process.stderr.isTTY) && !opts.json;

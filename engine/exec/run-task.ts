@@ -17,15 +17,32 @@ import { thrownMessage } from '../../base/thrown.js';
 export interface TaskEnvironment {
   readonly store: ResultStore;
   readonly registry: KindRegistry;
-  /** Requested tensor backend (`--backend`), or undefined to pick the best available. */
-  readonly backend?: string;
+  /** How this thread gets a tensor backend for kinds that compute with tensors; without it they fail. */
+  readonly tensors?: TensorBackendChoice;
 }
 
-let backendInfo: Promise<{ name: string; version: string }> | undefined;
+/** The tensor backend chosen for a thread, as provenance records it. */
+export interface TensorBackendInfo {
+  readonly name: string;
+  readonly version: string;
+}
+
+/**
+ * How a process picks its tensor backend. The engine knows no tensor library: the composer (the CLI)
+ * hands in the science layer's `selectBackend`, so planning and the executor never load one.
+ */
+export interface TensorBackendChoice {
+  /** `--backend`, or undefined to pick the best available. */
+  readonly requested?: string;
+  readonly select: (requested?: string) => Promise<TensorBackendInfo>;
+}
+
+let backendInfo: Promise<TensorBackendInfo> | undefined;
 
 /** Selects the tensor backend once per thread, only for kinds that compute with tensors. */
-async function ensureBackend(requested: string | undefined): Promise<{ name: string; version: string }> {
-  backendInfo ??= import('../../science/nn/backend.js').then((m) => m.selectBackend(requested));
+async function ensureBackend(choice: TensorBackendChoice | undefined, kind: string): Promise<TensorBackendInfo> {
+  if (!choice) throw new Error(`node kind '${kind}' computes with tensors, and this runner was given no tensor backend`);
+  backendInfo ??= choice.select(choice.requested);
   return backendInfo;
 }
 
@@ -37,7 +54,7 @@ export async function runTask(task: Task, env: TaskEnvironment, hooks: RunHooks)
   try {
     // Aborted before it started (Ctrl-C while the worker was loading): nothing runs, nothing is stored.
     hooks.signal.throwIfAborted();
-    const backend = kind.tensorBackend ? await ensureBackend(env.backend) : undefined;
+    const backend = kind.tensorBackend ? await ensureBackend(env.tensors, task.kind) : undefined;
     const inputs = await loadInputs(task, kind, env.store);
     const outputs = await kind.run({
       params: task.params,

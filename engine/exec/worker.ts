@@ -3,16 +3,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../../cache/lmdb-store.js';
-import { loadRegistry } from './kinds.js';
 import { runTask } from './run-task.js';
 import type { Task } from './runner.js';
-import type { FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
+import type { Composer, FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
 
 const setup = workerData as WorkerSetup;
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
 
-const ready = Promise.all([openStore(setup.storeDir), loadRegistry(setup.kindModules)]);
+const composer = import(setup.composer) as Promise<Composer>;
+const ready = Promise.all([openStore(setup.storeDir), composer.then((c) => c.loadKinds(setup.kindModules)), composer]);
 /** The running task's controller, set as soon as its message arrives, so an abort sent while this thread is still starting is not lost. */
 let current: AbortController | undefined;
 
@@ -27,8 +27,9 @@ port.on('message', (message: ToWorker) => {
 });
 
 async function execute(task: Task, controller: AbortController): Promise<void> {
-  const [store, registry] = await ready;
-  const outcome = await runTask(task, { store, registry, ...(setup.backend ? { backend: setup.backend } : {}) }, {
+  const [store, registry, { selectBackend }] = await ready;
+  const tensors = { select: selectBackend, ...(setup.backend ? { requested: setup.backend } : {}) };
+  const outcome = await runTask(task, { store, registry, tensors }, {
     signal: controller.signal,
     onProgress: (event) => post({ type: 'progress', event }),
   });

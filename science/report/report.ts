@@ -1,94 +1,43 @@
 /**
- * A pipeline's report, built from the cache alone: every figure (SVG inline in the HTML, PNG beside the
- * Markdown), the barrier table, one line per claim C1-C5 with its criterion, numbers and verdict, the
- * sanity checks, and what is not computed yet. Written to `results/<pipeline name>/` beside the pipeline
- * file as `report.html` (one self-contained file, readable offline) and `report.md` with `figures/`.
- * No tensor library and no training: it only reads results.
+ * A pipeline's report as text: one line per claim C1-C5 with its criterion, numbers and verdict, the
+ * sanity checks, the barrier table, and every figure (SVG inline in the HTML, PNG linked from the
+ * Markdown). It renders plain values: the CLI's report command reads them from the cache and writes
+ * `results/<pipeline name>/`. No tensor library, no cache, no training.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { CorruptEntryError, MissingResultError, type ResultStore } from '../../cache/store.js';
-import type { KeyedInstance, ValidGraph } from '../../engine/lang/analyze.js';
 import type { Figure } from '../../base/values.js';
 import { showSpread, type ClaimsReport } from './claims.js';
 
-export interface ReportFiles {
-  readonly dir: string;
-  readonly html: string;
-  readonly markdown: string;
-  readonly figures: readonly string[];
-  /** Figure instances not in the cache (not run yet, or failed). */
-  readonly missing: readonly string[];
+/** One figure of the report: the instance that drew it and what it drew. */
+export interface ReportFigure {
+  readonly id: string;
+  readonly figure: Figure;
 }
 
-/** Where a pipeline's report goes: `results/<name>/` beside the pipeline file. */
-export const reportDir = (graph: ValidGraph): string => join(dirname(resolve(graph.file)), 'results', graph.name);
+/** Everything a report shows. */
+export interface ReportView {
+  /** The pipeline's name and file, as given. */
+  readonly name: string;
+  readonly file: string;
+  /** Node instances in the pipeline, and how many of them are not computed yet. */
+  readonly instances: number;
+  readonly notCached: number;
+  readonly figures: readonly ReportFigure[];
+  /** Figure instances not in the cache (not run yet, or failed). */
+  readonly missing: readonly string[];
+  /** When the report was built (ISO 8601). */
+  readonly when: string;
+}
 
 /** A file name for an instance id: `figure-curves`, `claims[seed=1]` -> `claims_seed-1`. */
-export const safeName = (id: string): string => id.replace(/[[\]]/g, (c) => (c === '[' ? '_' : '')).replace(/[^A-Za-z0-9._-]+/g, '-');
+export const figureFileName = (id: string): string => id.replace(/[[\]]/g, (c) => (c === '[' ? '_' : '')).replace(/[^A-Za-z0-9._-]+/g, '-');
 
 const isClaims = (data: unknown): data is ClaimsReport =>
   typeof data === 'object' && data !== null && Array.isArray((data as ClaimsReport).claims) && Array.isArray((data as ClaimsReport).barriers);
 
+/** The claims figure's data, when the pipeline has one. */
+const claimsOf = (view: ReportView): ClaimsReport | undefined => view.figures.map((f) => f.figure.data).find(isClaims);
+
 const escapeHtml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-interface Loaded {
-  readonly instance: KeyedInstance;
-  readonly figure: Figure;
-}
-
-/** Writes the report of `graph` from `store`; returns what it wrote. */
-export async function writeReport(graph: ValidGraph, store: ResultStore, opts: { readonly dir?: string; readonly now?: Date } = {}): Promise<ReportFiles> {
-  const dir = opts.dir ?? reportDir(graph);
-  const figureDir = join(dir, 'figures');
-  mkdirSync(figureDir, { recursive: true });
-  const loaded: Loaded[] = [];
-  const missing: string[] = [];
-  for (const instance of graph.instances) {
-    if (instance.kind.kind !== 'figure') continue;
-    if (!store.has(instance.key)) {
-      missing.push(instance.id);
-      continue;
-    }
-    let outputs: Record<string, unknown>;
-    try {
-      outputs = await store.load(instance.key);
-    } catch (e) {
-      // Removed since `has`, or found damaged and removed by `load` (the next run recomputes it).
-      if (e instanceof MissingResultError || e instanceof CorruptEntryError) {
-        missing.push(instance.id);
-        continue;
-      }
-      throw e;
-    }
-    const figure = outputs['figure'] as Figure | undefined;
-    if (figure) loaded.push({ instance, figure });
-  }
-  const written: string[] = [];
-  for (const { instance, figure } of loaded) {
-    const base = join(figureDir, safeName(instance.id));
-    writeFileSync(`${base}.svg`, figure.svg);
-    written.push(`${base}.svg`);
-    if (figure.png) {
-      writeFileSync(`${base}.png`, figure.png);
-      written.push(`${base}.png`);
-    }
-    if (figure.spec) {
-      writeFileSync(`${base}.vl.json`, `${JSON.stringify(figure.spec, null, 1)}\n`);
-      written.push(`${base}.vl.json`);
-    }
-  }
-  const claims = loaded.map((l) => l.figure.data).find(isClaims);
-  const notCached = graph.instances.filter((i) => !store.has(i.key)).length;
-  const when = (opts.now ?? new Date()).toISOString();
-  const md = markdown(graph, loaded, claims, missing, notCached, when);
-  const html = htmlPage(graph, loaded, claims, missing, notCached, when);
-  const mdFile = join(dir, 'report.md');
-  const htmlFile = join(dir, 'report.html');
-  writeFileSync(mdFile, md);
-  writeFileSync(htmlFile, html);
-  return { dir, html: htmlFile, markdown: mdFile, figures: written, missing };
-}
 
 function claimLines(claims: ClaimsReport): { head: string[]; rows: string[][] }[] {
   return claims.claims.map((c) => ({
@@ -101,9 +50,12 @@ function barrierColumns(claims: ClaimsReport): string[] {
   return [...new Set(claims.barriers.flatMap((r) => Object.keys(r.barriers)))];
 }
 
-function markdown(graph: ValidGraph, loaded: readonly Loaded[], claims: ClaimsReport | undefined, missing: readonly string[], notCached: number, when: string): string {
-  const out: string[] = [`# ${graph.name}: report`, '', `Built from the cache of \`${graph.file}\` on ${when}.`, ''];
-  if (notCached > 0) out.push(`**Incomplete:** ${notCached} of ${graph.instances.length} node instances are not computed yet${missing.length ? ` (figures missing: ${missing.join(', ')})` : ''}. Run the pipeline to complete it.`, '');
+/** The report as Markdown; figures are linked as `figures/NAME.png` (or `.svg`) beside it. */
+export function reportMarkdown(view: ReportView): string {
+  const { figures: loaded, missing, notCached, when } = view;
+  const claims = claimsOf(view);
+  const out: string[] = [`# ${view.name}: report`, '', `Built from the cache of \`${view.file}\` on ${when}.`, ''];
+  if (notCached > 0) out.push(`**Incomplete:** ${notCached} of ${view.instances} node instances are not computed yet${missing.length ? ` (figures missing: ${missing.join(', ')})` : ''}. Run the pipeline to complete it.`, '');
   if (claims) {
     out.push('## Claims', '', 'Each claim of Evci et al. (2019), the criterion applied (barrier height = max training loss on the path minus the larger end point loss), and what this run measured: mean [min, max] over seeds.', '');
     out.push('| claim | verdict | statement | criterion |', '| --- | --- | --- | --- |');
@@ -130,18 +82,21 @@ function markdown(graph: ValidGraph, loaded: readonly Loaded[], claims: ClaimsRe
     out.push('');
   }
   out.push('## Figures', '');
-  for (const { instance, figure } of loaded) {
-    const name = safeName(instance.id);
-    out.push(`### ${figure.title || instance.id}`, '', figure.png ? `![${figure.title || instance.id}](figures/${name}.png)` : `[${name}.svg](figures/${name}.svg)`, '', `Vega-Lite spec: [figures/${name}.vl.json](figures/${name}.vl.json)`, '');
+  for (const { id, figure } of loaded) {
+    const name = figureFileName(id);
+    out.push(`### ${figure.title || id}`, '', figure.png ? `![${figure.title || id}](figures/${name}.png)` : `[${name}.svg](figures/${name}.svg)`, '', `Vega-Lite spec: [figures/${name}.vl.json](figures/${name}.vl.json)`, '');
   }
   return `${out.join('\n')}\n`;
 }
 
-function htmlPage(graph: ValidGraph, loaded: readonly Loaded[], claims: ClaimsReport | undefined, missing: readonly string[], notCached: number, when: string): string {
+/** The report as one self-contained HTML page, figures inline. */
+export function reportHtml(view: ReportView): string {
+  const { figures: loaded, missing, notCached, when } = view;
+  const claims = claimsOf(view);
   const e = escapeHtml;
   const parts: string[] = [];
-  parts.push(`<h1>${e(graph.name)}: report</h1>`, `<p>Built from the cache of <code>${e(graph.file)}</code> on ${e(when)}.</p>`);
-  if (notCached > 0) parts.push(`<p class="warn"><b>Incomplete:</b> ${notCached} of ${graph.instances.length} node instances are not computed yet${missing.length ? ` (figures missing: ${e(missing.join(', '))})` : ''}.</p>`);
+  parts.push(`<h1>${e(view.name)}: report</h1>`, `<p>Built from the cache of <code>${e(view.file)}</code> on ${e(when)}.</p>`);
+  if (notCached > 0) parts.push(`<p class="warn"><b>Incomplete:</b> ${notCached} of ${view.instances} node instances are not computed yet${missing.length ? ` (figures missing: ${e(missing.join(', '))})` : ''}.</p>`);
   if (claims) {
     parts.push('<h2>Claims</h2><p>Barrier height = max training loss on the path minus the larger end point loss. Numbers: mean [min, max] over seeds.</p>');
     parts.push('<table><tr><th>claim</th><th>verdict</th><th>statement</th><th>criterion</th></tr>');
@@ -160,8 +115,8 @@ function htmlPage(graph: ValidGraph, loaded: readonly Loaded[], claims: ClaimsRe
     parts.push('</table>');
   }
   parts.push('<h2>Figures</h2>');
-  for (const { instance, figure } of loaded) parts.push(`<figure><figcaption>${e(figure.title || instance.id)}</figcaption>${figure.svg}</figure>`);
+  for (const { id, figure } of loaded) parts.push(`<figure><figcaption>${e(figure.title || id)}</figcaption>${figure.svg}</figure>`);
   const style =
     'body{font-family:"DejaVu Sans",sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:14px}td.num{text-align:right;font-variant-numeric:tabular-nums}.supported{color:#1a7f37}.not-supported{color:#b42318}.partly-supported{color:#b26b00}.warn{background:#fff4e5;padding:.5em}figure{margin:2em 0;overflow-x:auto}figure svg{max-width:100%;height:auto}figcaption{font-weight:bold;margin-bottom:.5em}';
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${e(graph.name)}: report</title><style>${style}</style></head><body>\n${parts.join('\n')}\n</body></html>\n`;
+  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${e(view.name)}: report</title><style>${style}</style></head><body>\n${parts.join('\n')}\n</body></html>\n`;
 }

@@ -1,5 +1,6 @@
 /** An abort, however early it comes, leaves no result: in runTask and in the worker pool. */
 import assert from 'node:assert/strict';
+import { composerUrl } from '../../cli/compose.js';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Type } from '@sinclair/typebox';
@@ -72,7 +73,7 @@ test('a kind that ignores an abort and returns normally leaves no result', async
 });
 
 test('the worker pool answers an already aborted signal as aborted, without running the task', async () => {
-  const pool = new WorkerPoolRunner(1, { storeDir: join(tempDir(), 'cache'), kindModules: [kindsModule] });
+  const pool = new WorkerPoolRunner(1, { storeDir: join(tempDir(), 'cache'), composer: composerUrl, kindModules: [kindsModule] });
   try {
     assert.deepEqual(await pool.run(taskOf('test-constant'), { signal: aborted(), onProgress: () => {} }), { status: 'aborted' });
   } finally {

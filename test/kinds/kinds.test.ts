@@ -5,6 +5,7 @@
  * to the bit-identical result.
  */
 import assert from 'node:assert/strict';
+import { tensorsFor } from '../../cli/compose.js';
 import { test } from 'node:test';
 import { MemoryStore } from '../../cache/memory-store.js';
 import { execute, type ExecutionEvent } from '../../engine/exec/executor.js';
@@ -68,7 +69,7 @@ const file = writePipeline(tempDir(), 'kinds.yaml', PIPELINE);
 async function run(store: MemoryStore, opts: { signal?: AbortSignal; onEvent?: (e: ExecutionEvent) => void } = {}) {
   const graph = graphOf(file);
   const plan = planGraph(graph, store);
-  const report = await execute(graph, plan, { store, runner: new InlineRunner(store, registry, 1), ...opts });
+  const report = await execute(graph, plan, { store, runner: new InlineRunner(store, registry, 1, tensorsFor(undefined)), ...opts });
   const out = async <T>(id: string, port: string): Promise<T> => (await store.load(graph.byId.get(id)!.key))[port] as T;
   return { graph, report, out };
 }
@@ -248,7 +249,7 @@ test('a pruning run stopped mid-training resumes from its saved state to the bit
   // Stop at the progress report of step 50: the state was last saved at the end of epoch 2, step 48.
   await execute(graph, only, {
     store: partial,
-    runner: new InlineRunner(partial, registry, 1),
+    runner: new InlineRunner(partial, registry, 1, tensorsFor(undefined)),
     signal: stop.signal,
     onEvent: (e) => {
       if (e.type === 'progress' && e.id === 'pruned' && (e.event.step ?? 0) >= 50) stop.abort();
@@ -259,7 +260,7 @@ test('a pruning run stopped mid-training resumes from its saved state to the bit
   assert.ok(await partial.loadProgress(key), 'no saved progress');
   await execute(graph, planGraph(graph, partial, { only: ['pruned'] }), {
     store: partial,
-    runner: new InlineRunner(partial, registry, 1),
+    runner: new InlineRunner(partial, registry, 1, tensorsFor(undefined)),
     onEvent: (e) => e.type === 'progress' && e.event.message && messages.push(e.event.message),
   });
   assert.ok(messages.includes('resumed at step 48'), messages.join('; '));

@@ -1,6 +1,7 @@
 /**
- * The node kinds a process knows: the built-in ones plus any from modules named with `--kinds` or
- * SPARSEGRAPH_KINDS (each exporting `kinds`, a list of definitions). Worker threads load the same list.
+ * The node kinds a process knows: the ones its composer hands in (the CLI hands the built-in list of
+ * `nodes/`) plus any from modules named with `--kinds` or SPARSEGRAPH_KINDS (each exporting `kinds`, a
+ * list of definitions). Worker threads load the same list through the same composer.
  *
  * A kinds module is code somebody else wrote: each of its definitions is checked when it loads, so that
  * a wrong one is reported as which module, which entry and what is wrong, not met later as a JavaScript
@@ -9,7 +10,6 @@
 import { statSync } from 'node:fs';
 import { extname, isAbsolute, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { builtinKinds } from '../../nodes/index.js';
 import { schemaError } from '../lang/schema-check.js';
 import type { AnyNodeDefinition } from '../node-def.js';
 import { KindRegistry } from '../registry.js';
@@ -25,10 +25,11 @@ export class KindsModuleError extends Error {
   override readonly name = 'KindsModuleError';
 }
 
-export async function loadRegistry(modules: readonly string[]): Promise<KindRegistry> {
+/** A registry of `builtin` (trusted, listed in code) and the checked definitions of each kinds module. */
+export async function loadRegistry(builtin: readonly AnyNodeDefinition[], modules: readonly string[]): Promise<KindRegistry> {
   const extra: AnyNodeDefinition[] = [];
   /** Where each kind name comes from, for a name defined twice. */
-  const origins = new Map<string, string>(builtinKinds.map((k) => [k.kind, 'a built-in kind']));
+  const origins = new Map<string, string>(builtin.map((k) => [k.kind, 'a built-in kind']));
   for (const module of modules) {
     const m = shown(module);
     const definitions = await definitionsOf(module, m);
@@ -39,7 +40,7 @@ export async function loadRegistry(modules: readonly string[]): Promise<KindRegi
       extra.push(definition);
     }
   }
-  return new KindRegistry([...builtinKinds, ...extra]);
+  return new KindRegistry([...builtin, ...extra]);
 }
 
 /** Kinds modules whose import has begun and not settled. */
