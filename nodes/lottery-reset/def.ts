@@ -19,11 +19,5 @@ export const lotteryReset = defineNode({
   outputs: {
     checkpoint: { type: 'Checkpoint', doc: 'The masked weights, carrying the mask; its step is the step the weights were taken at.' },
   },
-  run: async ({ inputs }) => {
-    const [{ applyMasks }, { sameModel }] = await Promise.all([import('../../science/nn/pruning.js'), import('../common/run-support.js')]);
-    sameModel(inputs.mask.model, inputs.weights.model, 'the mask');
-    const w = inputs.weights;
-    const masks = { ...w.masks, ...inputs.mask.masks };
-    return { checkpoint: { ...w, tensors: applyMasks(w.tensors, masks), masks, meta: { ...(w.meta ?? {}), reset_from_step: w.step } } };
-  },
+  run: async (ctx) => (await import('./run.js')).runLotteryReset(ctx),
 });

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { datasetFiles } from './files.js';
 import { DataFileError } from './idx.js';
-import { resolveDatasetSpec, type DatasetSpec } from './spec.js';
+import { resolveDatasetSpec, type DatasetSpec, type ResolvedDatasetSpec } from './spec.js';
 import { canonicalJson } from '../../base/canonical-json.js';
 
 /** Bump when loading or preprocessing changes meaning, so old fingerprints no longer match. */
@@ -34,9 +34,13 @@ export function fileDigest(file: string): string {
 
 /** The dataset's fingerprint: lowercase hex sha256. */
 export function datasetFingerprint(spec: DatasetSpec): string {
-  const resolved = resolveDatasetSpec(spec);
+  return resolvedFingerprint(resolveDatasetSpec(spec));
+}
+
+/** The fingerprint of a spec already resolved (as analysis and the loader hold it). */
+export function resolvedFingerprint(resolved: ResolvedDatasetSpec): string {
   const files = datasetFiles(resolved);
-  const { path: _path, files: _files, ...rest } = resolved as DatasetSpec & { path?: unknown; files?: unknown };
+  const { path: _path, files: _files, ...rest } = resolved;
   const content: Record<string, string | readonly string[]> = {};
   switch (files.kind) {
     case 'idx':

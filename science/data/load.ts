@@ -3,7 +3,7 @@
  * library: the pipeline analysis imports this folder on machines without any backend.
  */
 import { readCifarBatches } from './cifar.js';
-import { datasetFingerprint } from './fingerprint.js';
+import { resolvedFingerprint } from './fingerprint.js';
 import { datasetFiles } from './files.js';
 import { DataFileError, readIdxPair } from './idx.js';
 import { Rng } from './random.js';
@@ -41,9 +41,8 @@ function take(split: RawSplit, size: number | undefined, sampleSize: number): Ra
 }
 
 function synthetic(spec: ResolvedDatasetSpec & { name: 'synthetic' }): { train: RawSplit; test: RawSplit; sampleShape: number[]; numClasses: number } {
-  const sampleShape = [...(spec.sampleShape ?? [16])];
-  const numClasses = spec.numClasses ?? 4;
-  const noise = spec.noise ?? 0.5;
+  const sampleShape = [...spec.sampleShape];
+  const { numClasses, noise } = spec;
   const d = sampleShape.reduce((a, b) => a * b, 1);
   const protoRng = new Rng(spec.seed, 'synthetic-prototypes');
   const prototypes = Float32Array.from({ length: numClasses * d }, () => protoRng.normal());
@@ -157,7 +156,7 @@ export function loadDataset(spec: DatasetSpec, opts: { readonly fingerprint?: st
   const resolved = resolveDatasetSpec(spec);
   // The fingerprint (file digests, memoised by size and mtime) is part of the key, so files rewritten
   // in place are read again rather than served stale. Analysis hands it over when it already has it.
-  const fingerprint = opts.fingerprint ?? datasetFingerprint(resolved);
+  const fingerprint = opts.fingerprint ?? resolvedFingerprint(resolved);
   const key = JSON.stringify([canonicalJson(resolved), fingerprint]);
   const hit = memo.get(key);
   if (hit) {

@@ -3,27 +3,27 @@
  * pipeline file, defaults filled in, and the content fingerprinted.
  */
 import { isAbsolute, resolve } from 'node:path';
-import { datasetFingerprint, fileDigest } from './fingerprint.js';
-import { resolveDatasetSpec, type DatasetSpec } from './spec.js';
+import { fileDigest, resolvedFingerprint } from './fingerprint.js';
+import { datasetSpecOf, resolveDatasetSpec, type DatasetFields, type DatasetSpec, type ResolvedDatasetSpec } from './spec.js';
 
 export interface PreparedDataset {
   /** What the node's `run` loads: absolute paths, every default written out. */
-  readonly spec: DatasetSpec;
+  readonly spec: ResolvedDatasetSpec;
   /** What enters the key: the same without where the files are (the fingerprint covers their bytes). */
-  readonly keyed: Omit<DatasetSpec, 'path' | 'files'>;
+  readonly keyed: Omit<ResolvedDatasetSpec, 'path' | 'files'>;
   readonly fingerprint: string;
 }
 
 export function prepareDataset(written: DatasetSpec, baseDir: string): PreparedDataset {
-  const path = (written as { path?: string }).path;
-  const located = path !== undefined && !isAbsolute(path) ? ({ ...written, path: resolve(baseDir, path) } as DatasetSpec) : written;
+  const path = written.path;
+  const located = path !== undefined && !isAbsolute(path) ? { ...written, path: resolve(baseDir, path) } : written;
   const spec = resolveDatasetSpec(located);
-  const { path: _path, files: _files, ...keyed } = spec as DatasetSpec & { path?: string; files?: unknown };
-  return { spec, keyed, fingerprint: datasetFingerprint(spec) };
+  const { path: _path, files: _files, ...keyed } = spec;
+  return { spec, keyed, fingerprint: resolvedFingerprint(spec) };
 }
 
 /** What analysis needs from the data layer to key nodes that read data: pass it as analyze()'s options. */
 export const dataHooks = {
-  dataset: (spec: unknown, baseDir: string): PreparedDataset => prepareDataset(spec as DatasetSpec, baseDir),
+  dataset: (spec: unknown, baseDir: string): PreparedDataset => prepareDataset(datasetSpecOf(spec as DatasetFields), baseDir),
   fileDigest,
 };

@@ -1,17 +1,10 @@
-/** Loss and accuracy of weights on a split, in large batches (forward only, eval mode). */
+/** A checkpoint's loss and accuracy on a split, and the norm of its full-batch gradient. */
 import type { Split } from '../data/load.js';
 import type { Checkpoint } from '../../base/values.js';
 import { addInto, fromDevice, uploadCheckpoint } from './device.js';
-import { evaluateCheckpoint } from './landscape.js';
+import { evaluatePath, type EvalResult } from './landscape.js';
 import { buildNetwork } from './models/index.js';
 import { tf, type Tensor } from './tf.js';
-
-export interface EvalResult {
-  /** Mean cross-entropy (no regulariser, no label smoothing). */
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly n: number;
-}
 
 export interface EvalOptions {
   /** Samples per forward pass (default 2000, as paths use). */
@@ -21,11 +14,12 @@ export interface EvalOptions {
 }
 
 /**
- * Loss and accuracy of a checkpoint on a split: the one-point path of landscape.ts, so that a path's
- * end points and the checkpoints at its ends are evaluated by the same arithmetic.
+ * Loss and accuracy of a checkpoint on a split, with its own batch-norm statistics: the one-point path
+ * of landscape.ts, so that a path's end points and the checkpoints at its ends are evaluated by the
+ * same arithmetic and agree exactly.
  */
 export function evaluate(checkpoint: Checkpoint, split: Split, opts: EvalOptions = {}): EvalResult {
-  return evaluateCheckpoint(checkpoint, split, opts);
+  return evaluatePath(buildNetwork(checkpoint.model), [checkpoint], [[1]], split, { ...opts, keepStatistics: true })[0]!;
 }
 
 /**

@@ -8,16 +8,22 @@
  * the rest of the network. With batch norm, the statistics at each point are recomputed on a training
  * split first (Garipov et al.: the mixed running statistics mean nothing).
  *
- * `evaluateCheckpoint` is the one-point path, so a checkpoint's evaluation and a path's end points are
+ * A checkpoint's evaluation (evaluate.ts) is the one-point path, so it and a path's end points are
  * computed by the same arithmetic and agree exactly.
  */
 import type { Split } from '../data/load.js';
 import type { Checkpoint } from '../../base/values.js';
 import { addInto, uploadCheckpoint } from './device.js';
-import type { EvalResult } from './evaluate.js';
-import { buildNetwork } from './models/index.js';
 import type { Network, Params } from './network.js';
 import { tf, type Tensor } from './tf.js';
+
+/** Loss and accuracy of one point on a split. */
+export interface EvalResult {
+  /** Mean cross-entropy (no regulariser, no label smoothing). */
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly n: number;
+}
 
 export interface PathEvalOptions {
   /** Samples per forward pass (default 2000: the path's per-point products stay in cache). */
@@ -153,9 +159,4 @@ function evaluateLogits(logitsOf: (x: Tensor) => Tensor[], m: number, split: Spl
     for (let i = 0; i < 2 * m; i++) sums[i]! += v[i]!;
   }
   return Array.from({ length: m }, (_, j) => ({ loss: sums[2 * j]! / n, accuracy: sums[2 * j + 1]! / n, n }));
-}
-
-/** Loss and accuracy of one checkpoint (with its own batch-norm statistics): the one-point path. */
-export function evaluateCheckpoint(checkpoint: Checkpoint, split: Split, opts: PathEvalOptions = {}): EvalResult {
-  return evaluatePath(buildNetwork(checkpoint.model), [checkpoint], [[1]], split, { ...opts, keepStatistics: true })[0]!;
 }

@@ -4,9 +4,9 @@ import { loadDataset, type Split } from '../../science/data/load.js';
 import { selectBackend } from '../../science/nn/backend.js';
 import { bernstein, mixCheckpoints } from '../../science/nn/curves.js';
 import { uploadCheckpoint } from '../../science/nn/device.js';
-import { evaluate, type EvalResult } from '../../science/nn/evaluate.js';
+import { evaluate } from '../../science/nn/evaluate.js';
 import { initCheckpoint } from '../../science/nn/init.js';
-import { evaluateCheckpoint, evaluatePath } from '../../science/nn/landscape.js';
+import { evaluatePath, type EvalResult } from '../../science/nn/landscape.js';
 import { buildNetwork } from '../../science/nn/models/index.js';
 import type { Network } from '../../science/nn/network.js';
 import { tf } from '../../science/nn/tf.js';
@@ -39,9 +39,7 @@ test('line on the fast (firstLinear) path: exact at the ends, the mixed checkpoi
     assert.equal(r.length, alphas.length);
     // The ends: the same arithmetic as evaluating the checkpoints themselves.
     assert.deepEqual(r[0], evaluate(a, split));
-    assert.deepEqual(r[0], evaluateCheckpoint(a, split));
     assert.deepEqual(r[4], evaluate(b, split));
-    assert.deepEqual(r[4], evaluateCheckpoint(b, split));
     alphas.forEach((x, i) => agrees(r[i]!, evaluate(mixCheckpoints([a, b], [1 - x, x]), split), `alpha ${x}`));
     assert.notEqual(r[0]!.loss, r[4]!.loss, 'two different solutions');
   }
@@ -210,7 +208,7 @@ test('resnet with statsSplit: batch-norm statistics are recomputed at each point
   });
   // keepStatistics: the one-point path with the checkpoint's own statistics is evaluate().
   assert.deepEqual(evaluatePath(net, [s], [[1]], img.test, { keepStatistics: true }), [evaluate(s, img.test)]);
-  assert.deepEqual(evaluateCheckpoint(e, img.test), evaluate(e, img.test));
+  assert.deepEqual(evaluatePath(net, [e], [[1]], img.test, { keepStatistics: true }), [evaluate(e, img.test)]);
   for (const v of r) assert.ok(Number.isFinite(v.loss) && v.accuracy >= 0 && v.accuracy <= 1);
   assert.equal(tf.memory().numTensors, before);
 });
