@@ -223,7 +223,7 @@ function audit(dir: string, contents: Contents): VerifyReport {
     if (problem === undefined) sound++;
     else problems.push({ key: result.key, problem: `result: ${problem}` });
   }
-  // Reference counts and checksums, as the store keeps them (store-core.ts).
+  // Reference counts and checksums, as the store keeps them (blob-refs.ts).
   const refs = new Map<Digest, number>();
   for (const holder of [...contents.results.values(), ...contents.progress.values()]) {
     for (const ref of holder.blobs) refs.set(ref.digest, (refs.get(ref.digest) ?? 0) + 1);
