@@ -5,6 +5,7 @@
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { DatasetSpecSchema, type DatasetFields } from '../../science/data/spec.js';
 import { ARCHITECTURE_DOCS, INITIALIZER_DOCS, SCHEDULE_DOCS } from '../../science/nn/names.js';
+import { LR_FINAL_DEFAULTS, LR_GAMMA_DEFAULT } from '../../science/nn/schedules.js';
 
 /** A schema accepting exactly the given names, documented from their descriptions. */
 export function namesUnion<N extends string>(docs: Readonly<Record<N, string>>, options: { default?: NoInfer<N>; description: string }): TUnion<TLiteral<N>[]> {
@@ -39,13 +40,16 @@ export const trainingParams = {
   weight_decay: Type.Number({ minimum: 0, default: 1e-4, description: 'L2 weight decay.' }),
   schedule: ScheduleParam,
   lr_final: Type.Optional(
-    Type.Number({ minimum: 0, description: 'cosine and mode-connectivity: the final rate as a fraction of `lr` (cosine 0, mode-connectivity 0.01 by default).' }),
+    Type.Number({
+      minimum: 0,
+      description: `cosine and mode-connectivity: the final rate as a fraction of \`lr\` (cosine ${LR_FINAL_DEFAULTS.cosine}, mode-connectivity ${LR_FINAL_DEFAULTS['mode-connectivity']} by default).`,
+    }),
   ),
   lr_milestones: Type.Array(Type.Number({ exclusiveMinimum: 0 }), {
     default: [],
     description: 'step: epochs (fractions allowed) at which the rate is multiplied by `lr_gamma`.',
   }),
-  lr_gamma: Type.Number({ exclusiveMinimum: 0, default: 0.1, description: 'step: factor applied at each milestone.' }),
+  lr_gamma: Type.Number({ exclusiveMinimum: 0, default: LR_GAMMA_DEFAULT, description: 'step: factor applied at each milestone.' }),
   warmup_steps: Type.Integer({ minimum: 0, default: 0, description: 'Linear learning-rate warm-up steps.' }),
   label_smoothing: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Label smoothing of the cross-entropy.' }),
   data_seed: Type.Integer({ default: 0, description: 'Seed of the data order, separate from the initialisation seed.' }),

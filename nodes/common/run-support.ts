@@ -11,7 +11,7 @@ import { evaluatePath } from '../../science/nn/landscape.js';
 import { isPrunable } from '../../science/nn/network.js';
 import { buildNetwork } from '../../science/nn/models/index.js';
 import { maskSparsity, weightSparsity } from '../../science/nn/pruning.js';
-import type { LrSchedule } from '../../science/nn/schedules.js';
+import { LR_FINAL_DEFAULTS, type LrSchedule } from '../../science/nn/schedules.js';
 import type { SgdOptionsOf } from '../../science/nn/loop.js';
 import type { TrainResult } from '../../science/nn/train.js';
 import type { Checkpoint, Landscape, LandscapePoint, Metrics, ModelSpec } from '../../base/values.js';
@@ -43,11 +43,11 @@ export function scheduleOf(p: Pick<TrainingParams, 'schedule' | 'lr_final' | 'lr
     case 'constant':
       return { kind: 'constant' };
     case 'cosine':
-      return { kind: 'cosine', final: p.lr_final ?? 0 };
+      return { kind: 'cosine', final: p.lr_final ?? LR_FINAL_DEFAULTS.cosine };
     case 'step':
       return { kind: 'step', milestones: p.lr_milestones.map((e) => Math.round((e * trainSize) / p.batch_size)), gamma: p.lr_gamma };
     case 'mode-connectivity':
-      return { kind: 'mode-connectivity', final: p.lr_final ?? 0.01 };
+      return { kind: 'mode-connectivity', final: p.lr_final ?? LR_FINAL_DEFAULTS['mode-connectivity'] };
   }
 }
 

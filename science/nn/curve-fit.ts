@@ -9,13 +9,12 @@
 import { Rng } from '../data/random.js';
 import type { Checkpoint, Curve, HostTensor, Metrics } from '../../base/values.js';
 import { bernstein, lineControlPoints, assertSameModel } from './curves.js';
-import { fromDevice, maskToDevice, toDevice } from './device.js';
-import { runLoop, totalSteps, type LoopCounters, type SgdOptionsOf } from './loop.js';
+import { hostTensors, maskToDevice, toDevice, variableOf } from './device.js';
+import { loopMetrics, runLoop, sgdLoopOptions, type Batch, type LoopCounters, type LoopOptions, type SgdLoopOptions, type SgdOptionsOf } from './loop.js';
 import { buildNetwork } from './models/index.js';
-import { isPrunable, isTrainable } from './network.js';
+import { isPrunable, isTrainable, type Network, type ParamInfo } from './network.js';
 import type { Masks } from './pruning.js';
-import { learningRate } from './schedules.js';
-import { sgdUpdate } from './sgd.js';
+import { sgdUpdate, type SgdOptions } from './sgd.js';
 import { tf, type Tensor } from './tf.js';
 
 /** The t of step `step` (0-based) for a t seed. */
@@ -47,122 +46,161 @@ export interface CurveFitResult {
 
 /** Fits the control points of a Bezier curve from `start` (t=0) to `end` (t=1). */
 export async function fitCurve(start: Checkpoint, end: Checkpoint, opts: FitCurveOptions): Promise<CurveFitResult> {
-  assertSameModel(start, end, 'bezier-fit');
-  if (!Number.isInteger(opts.degree) || opts.degree < 2) throw new Error(`a fitted Bezier curve needs degree >= 2, got ${opts.degree}`);
-  const net = buildNetwork(start.model);
-  const ds = opts.dataset;
-  const B = opts.batchSize ?? 128;
-  const total = totalSteps(opts, ds.train.n);
-  const n = opts.degree;
-  const trainable = net.params.filter(isTrainable);
-  const prunable = new Set(net.params.filter(isPrunable).map((p) => p.name));
-  const subspaceMasks: Masks = { ...start.masks, ...(opts.masks ?? {}) };
-  const sparse = opts.subspace === 'sparse';
-  const sgd = { momentum: opts.momentum ?? 0.9, nesterov: opts.nesterov ?? false, weightDecay: 0 };
-  const wd = opts.weightDecay ?? 0;
-  const schedule = opts.schedule ?? { kind: 'mode-connectivity' as const };
-  const lossOpts = { labelSmoothing: opts.labelSmoothing ?? 0 };
-
-  const initial = opts.resume?.controls ?? lineControlPoints(start, end, n);
-  const ends: Record<string, Tensor>[] = [{}, {}];
-  const controls: Record<string, tf.Variable>[] = initial.map(() => ({}));
-  const momenta: Record<string, tf.Variable>[] = initial.map(() => ({}));
-  const maskT: Record<string, Tensor> = {};
-  let counters: LoopCounters | undefined;
-  const hostControls = (): Checkpoint[] =>
-    controls.map((c) => {
-      const tensors: Record<string, HostTensor<'float32'>> = {};
-      for (const p of net.params) tensors[p.name] = fromDevice(p, c[p.name]!);
-      return { model: start.model, tensors, masks: sparse ? subspaceMasks : denseLike(subspaceMasks), step: counters?.step ?? 0 };
-    });
-
+  const fit = new CurveFit(start, end, opts);
   try {
-    for (const p of net.params) {
-      ends[0]![p.name] = toDevice(p, start.tensors[p.name]!);
-      ends[1]![p.name] = toDevice(p, end.tensors[p.name]!);
-      if (sparse && prunable.has(p.name)) {
-        const m = subspaceMasks[p.name];
+    fit.upload();
+    return fit.finish(await runLoop(loopOptionsOf(fit, opts)));
+  } finally {
+    fit.dispose();
+  }
+}
+
+/** The step loop of a fit: where it starts, its update, its resumable state. */
+function loopOptionsOf(fit: CurveFit, opts: FitCurveOptions): LoopOptions {
+  return {
+    ...fit.loop,
+    ...(opts.resume ? { resume: opts.resume } : {}),
+    step: (batch, lr, step) => fit.update(batch, lr, step),
+    ...(opts.onState ? { onState: (c: LoopCounters) => fit.saveState(c) } : {}),
+  };
+}
+
+/** One run of `fitCurve`: the fixed end points, the control points, their momentum and the masks on the device. */
+class CurveFit {
+  readonly loop: SgdLoopOptions;
+  /** The counters the loop last reported (none before it first does). */
+  private counters: LoopCounters | undefined;
+  /** The degree n: control points theta_1..theta_{n-1}. */
+  private readonly n: number;
+  private readonly net: Network;
+  private readonly trainable: ParamInfo[];
+  private readonly prunable: ReadonlySet<string>;
+  private readonly subspaceMasks: Masks;
+  private readonly sparse: boolean;
+  private readonly sgd: SgdOptions;
+  /** Weight decay on the curve's point w(t), not on the control points. */
+  private readonly wd: number;
+  private readonly lossOpts: { readonly labelSmoothing: number };
+  /** The control points to start from: a resumed fit's, or evenly spaced on the line between the ends. */
+  private readonly initial: readonly Checkpoint[];
+  private readonly ends: Record<string, Tensor>[] = [{}, {}];
+  private readonly controls: Record<string, tf.Variable>[];
+  private readonly momenta: Record<string, tf.Variable>[];
+  private readonly maskT: Record<string, Tensor> = {};
+
+  constructor(
+    private readonly start: Checkpoint,
+    private readonly end: Checkpoint,
+    private readonly opts: FitCurveOptions,
+  ) {
+    assertSameModel(start, end, 'bezier-fit');
+    if (!Number.isInteger(opts.degree) || opts.degree < 2) throw new Error(`a fitted Bezier curve needs degree >= 2, got ${opts.degree}`);
+    this.net = buildNetwork(start.model);
+    this.loop = sgdLoopOptions(opts, opts.schedule ?? { kind: 'mode-connectivity' });
+    this.n = opts.degree;
+    this.trainable = this.net.params.filter(isTrainable);
+    this.prunable = new Set(this.net.params.filter(isPrunable).map((p) => p.name));
+    this.subspaceMasks = { ...start.masks, ...(opts.masks ?? {}) };
+    this.sparse = opts.subspace === 'sparse';
+    this.sgd = { momentum: opts.momentum ?? 0.9, nesterov: opts.nesterov ?? false, weightDecay: 0 };
+    this.wd = opts.weightDecay ?? 0;
+    this.lossOpts = { labelSmoothing: opts.labelSmoothing ?? 0 };
+    this.initial = opts.resume?.controls ?? lineControlPoints(start, end, this.n);
+    this.controls = this.initial.map(() => ({}));
+    this.momenta = this.initial.map(() => ({}));
+  }
+
+  /** Puts the end points, the masks of the sparse subspace, the control points and their momentum on the device. */
+  upload(): void {
+    for (const p of this.net.params) {
+      this.ends[0]![p.name] = toDevice(p, this.start.tensors[p.name]!);
+      this.ends[1]![p.name] = toDevice(p, this.end.tensors[p.name]!);
+      if (this.sparse && this.prunable.has(p.name)) {
+        const m = this.subspaceMasks[p.name];
         if (!m) throw new Error(`bezier-fit: no mask for ${p.name} in the sparse subspace`);
-        maskT[p.name] = maskToDevice(p, m);
+        this.maskT[p.name] = maskToDevice(p, m);
       }
-      initial.forEach((c, k) => {
+      this.initial.forEach((c, k) => {
         const host = c.tensors[p.name];
         if (!host) throw new Error(`control point ${k + 1} lacks tensor ${p.name}`);
         const t = toDevice(p, host);
         // A resumed state is already on the mask; a fresh line between masked ends is too, unless the
         // given mask differs from theirs.
-        const onMask = maskT[p.name] ? tf.tidy(() => tf.add(tf.mul(t, maskT[p.name]!), 0)) : t;
-        controls[k]![p.name] = tf.variable(onMask, false, undefined, 'float32');
-        if (onMask !== t) onMask.dispose();
-        t.dispose();
+        const onMask = this.maskT[p.name] ? tf.tidy(() => tf.add(tf.mul(t, this.maskT[p.name]!), 0)) : t;
+        this.controls[k]![p.name] = variableOf(onMask);
+        if (onMask !== t) t.dispose();
       });
     }
-    for (const p of trainable) {
-      controls.forEach((c, k) => {
-        const m = opts.resume?.momentum[k]?.[p.name];
-        const init = m ? toDevice(p, m) : tf.zeros(c[p.name]!.shape);
-        momenta[k]![p.name] = tf.variable(init, false, undefined, 'float32');
-        init.dispose();
+    for (const p of this.trainable) {
+      this.controls.forEach((c, k) => {
+        const m = this.opts.resume?.momentum[k]?.[p.name];
+        this.momenta[k]![p.name] = variableOf(m ? toDevice(p, m) : tf.zeros(c[p.name]!.shape));
       });
     }
+  }
 
-    counters = await runLoop({
-      split: ds.train,
-      batchSize: B,
-      totalSteps: total,
-      dataSeed: opts.dataSeed,
-      lr: (s) => learningRate(s, total, { base: opts.learningRate, schedule, warmupSteps: opts.warmupSteps }),
-      ...(opts.resume ? { resume: opts.resume } : {}),
-      step: (batch, lr, step) =>
-        tf.tidy(() => {
-          const b = bernstein(n, curveT(opts.tSeed, step));
-          const w: Record<string, Tensor> = {};
-          for (const p of net.params) {
-            let sum = tf.add(tf.mul(ends[0]![p.name]!, b[0]!), tf.mul(ends[1]![p.name]!, b[n]!));
-            controls.forEach((c, k) => (sum = tf.add(sum, tf.mul(c[p.name]!, b[k + 1]!))));
-            w[p.name] = sum;
-          }
-          const { x, y } = batch.tensors();
-          const { loss, grads, stats } = net.lossAndGrads(w, x, y, lossOpts);
-          tf.dispose(Object.values(stats));
-          const lrT = tf.scalar(lr);
-          for (const p of trainable) {
-            const g = wd ? tf.add(grads[p.name]!, tf.mul(w[p.name]!, wd)) : grads[p.name]!;
-            controls.forEach((c, k) => {
-              const gk = tf.mul(g, b[k + 1]!);
-              const u = sgdUpdate(c[p.name]!, momenta[k]![p.name]!, gk, maskT[p.name], lrT, sgd);
-              c[p.name]!.assign(u.w);
-              momenta[k]![p.name]!.assign(u.v);
-            });
-          }
-          return loss;
-        }),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      ...(opts.progressEvery !== undefined ? { progressEvery: opts.progressEvery } : {}),
-      ...(opts.stateEvery !== undefined ? { stateEvery: opts.stateEvery } : {}),
-      ...(opts.onState
-        ? {
-            onState: async (c: LoopCounters) => {
-              counters = c;
-              const momentum = momenta.map((m) => {
-                const out: Record<string, HostTensor<'float32'>> = {};
-                for (const p of trainable) out[p.name] = fromDevice(p, m[p.name]!);
-                return out;
-              });
-              await opts.onState!({ ...c, controls: hostControls(), momentum });
-            },
-          }
-        : {}),
+  /**
+   * One step on `batch` at rate `lr`, synchronous in its own tidy: the network at w(t) for the step's t,
+   * each control point moved along b_k(t) * (dL/dw + wd * w(t)). Returns the batch loss.
+   */
+  update(batch: Batch, lr: number, step: number): Tensor {
+    const n = this.n;
+    return tf.tidy(() => {
+      const b = bernstein(n, curveT(this.opts.tSeed, step));
+      const w: Record<string, Tensor> = {};
+      for (const p of this.net.params) {
+        let sum = tf.add(tf.mul(this.ends[0]![p.name]!, b[0]!), tf.mul(this.ends[1]![p.name]!, b[n]!));
+        this.controls.forEach((c, k) => (sum = tf.add(sum, tf.mul(c[p.name]!, b[k + 1]!))));
+        w[p.name] = sum;
+      }
+      const { x, y } = batch.tensors();
+      const { loss, grads, stats } = this.net.lossAndGrads(w, x, y, this.lossOpts);
+      tf.dispose(Object.values(stats));
+      const lrT = tf.scalar(lr);
+      for (const p of this.trainable) {
+        const g = this.wd ? tf.add(grads[p.name]!, tf.mul(w[p.name]!, this.wd)) : grads[p.name]!;
+        this.controls.forEach((c, k) => {
+          const gk = tf.mul(g, b[k + 1]!);
+          const u = sgdUpdate(c[p.name]!, this.momenta[k]![p.name]!, gk, this.maskT[p.name], lrT, this.sgd);
+          c[p.name]!.assign(u.w);
+          this.momenta[k]![p.name]!.assign(u.v);
+        });
+      }
+      return loss;
     });
-    const points = [start, ...hostControls(), end];
-    const meanLoss = counters.lossCount ? counters.lossSum / counters.lossCount : NaN;
-    return {
-      curve: { family: 'bezier', degree: n, subspace: opts.subspace, points },
-      metrics: { values: { steps: counters.step, trainLossMean: meanLoss, lastLoss: counters.lastLoss }, series: { loss: [...counters.curve], loss_step: [...counters.curveSteps] } },
-    };
-  } finally {
-    tf.dispose([...ends.flatMap((e) => Object.values(e)), ...controls.flatMap((c) => Object.values(c)), ...momenta.flatMap((m) => Object.values(m)), ...Object.values(maskT)]);
+  }
+
+  /** Hands `onState` what a resumed fit continues from, after the loop counted `c`. */
+  async saveState(c: LoopCounters): Promise<void> {
+    this.counters = c;
+    const momentum = this.momenta.map((m) => hostTensors(this.trainable, m));
+    await this.opts.onState!({ ...c, controls: this.hostControls(), momentum });
+  }
+
+  /** The fitted curve, its end points the fixed solutions, and the fit's metrics. */
+  finish(counters: LoopCounters): CurveFitResult {
+    this.counters = counters;
+    const points = [this.start, ...this.hostControls(), this.end];
+    return { curve: { family: 'bezier', degree: this.n, subspace: this.opts.subspace, points }, metrics: loopMetrics(counters) };
+  }
+
+  dispose(): void {
+    tf.dispose([
+      ...this.ends.flatMap((e) => Object.values(e)),
+      ...this.controls.flatMap((c) => Object.values(c)),
+      ...this.momenta.flatMap((m) => Object.values(m)),
+      ...Object.values(this.maskT),
+    ]);
+  }
+
+  /** The control points in checkpoint layout, on the sparse subspace's masks (dense ones in the dense subspace). */
+  private hostControls(): Checkpoint[] {
+    return this.controls.map((c) => ({
+      model: this.start.model,
+      tensors: hostTensors(this.net.params, c),
+      masks: this.sparse ? this.subspaceMasks : denseLike(this.subspaceMasks),
+      step: this.counters?.step ?? 0,
+    }));
   }
 }
 

@@ -19,6 +19,20 @@ export function fromDevice(p: ParamInfo, t: Tensor): HostTensor<'float32'> {
   return { dtype: 'float32', shape: [...p.shape], data: permuteLayout(p.layout, p.shape, (t.dataSync() as Float32Array).slice(), true) };
 }
 
+/** The device tensors of `params`, read back by name in checkpoint layout. */
+export function hostTensors(params: readonly ParamInfo[], tensors: Readonly<Record<string, Tensor>>): Record<string, HostTensor<'float32'>> {
+  const out: Record<string, HostTensor<'float32'>> = {};
+  for (const p of params) out[p.name] = fromDevice(p, tensors[p.name]!);
+  return out;
+}
+
+/** A float32 variable holding `initial`'s values; `initial` itself is disposed. */
+export function variableOf(initial: Tensor): tf.Variable {
+  const v = tf.variable(initial, false, undefined, 'float32');
+  initial.dispose();
+  return v;
+}
+
 /** Uploads every tensor of a checkpoint; the caller disposes the result. */
 export function uploadCheckpoint(net: Network, ckpt: Checkpoint): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};

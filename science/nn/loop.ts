@@ -8,9 +8,10 @@
  * permutations, so step s reads samples [s*B, (s+1)*B) of that stream and `epochs: E` means
  * ceil(E*n/B) steps (rigl's 25 MNIST epochs at batch 128 = 11,719 steps).
  */
+import type { Metrics } from '../../base/values.js';
 import type { Dataset, Split } from '../data/load.js';
 import { permutation } from '../data/random.js';
-import type { LrSchedule } from './schedules.js';
+import { learningRate, type LrOptions, type LrSchedule } from './schedules.js';
 import { tf, type Tensor } from './tf.js';
 
 /**
@@ -153,15 +154,18 @@ export interface LoopOptions {
   readonly totalSteps: number;
   /** Seed of the data order. */
   readonly dataSeed: number;
-  /** Learning rate of step `step` (0-based). */
-  readonly lr: (step: number) => number;
+  /** The learning-rate schedule over `totalSteps`; the loop computes each step's rate from it, once. */
+  readonly rate: LrOptions;
   /**
-   * One synchronous update on `batch` (inside its own tidy); returns the batch loss as a scalar tensor
-   * that the loop reads back and disposes.
+   * One synchronous update on `batch` (inside its own tidy) at learning rate `lr`; returns the batch
+   * loss as a scalar tensor that the loop reads back and disposes.
    */
   readonly step: (batch: Batch, lr: number, step: number) => Tensor;
-  /** After each step, with its loss accounted (pruning, dynamic sparsity, snapshots). */
-  readonly after?: (step: number, epoch: number, batch: Batch) => void | Promise<void>;
+  /**
+   * After each step, with its loss accounted (pruning, dynamic sparsity, snapshots); `step` counts
+   * completed steps and `lr` is the rate of the step just taken.
+   */
+  readonly after?: (step: number, epoch: number, batch: Batch, lr: number) => void | Promise<void>;
   /** Start from these counters (a resumed run) instead of step 0. */
   readonly resume?: LoopCounters;
   readonly signal?: AbortSignal;
@@ -191,6 +195,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopCounters> {
   const progressEvery = opts.progressEvery ?? 50;
   const curveEvery = opts.curveEvery ?? 50;
   const stream = new BatchStream(opts.split, B, opts.dataSeed);
+  const lrAt = (s: number): number => learningRate(s, total, opts.rate);
   const c = { ...(opts.resume ?? freshCounters()), curve: [...(opts.resume?.curve ?? [])], curveSteps: [...(opts.resume?.curveSteps ?? [])] };
   const pending: { step: number; loss: Tensor }[] = [];
   const counters = (): LoopCounters => ({ ...c, curve: [...c.curve], curveSteps: [...c.curveSteps] });
@@ -221,7 +226,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopCounters> {
   try {
     while (c.step < total) {
       if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('training aborted');
-      const lr = opts.lr(c.step);
+      const lr = lrAt(c.step);
       const batch = stream.load(c.step);
       const loss = opts.step(batch, lr, c.step);
       c.step += 1;
@@ -230,7 +235,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopCounters> {
       const epoch = epochOf(step);
       const epochEnd = epoch !== epochOf(step - 1) || step === total;
       if (pending.length >= syncEvery || epochEnd || opts.after) flush();
-      if (opts.after) await opts.after(step, epoch, batch);
+      if (opts.after) await opts.after(step, epoch, batch, lr);
       if (opts.onProgress && (step % progressEvery === 0 || step === total)) {
         flush();
         opts.onProgress({ step, epoch, totalSteps: total, loss: c.lastLoss, lr });
@@ -248,4 +253,30 @@ export async function runLoop(opts: LoopOptions): Promise<LoopCounters> {
   } finally {
     tf.dispose(pending.map((l) => l.loss));
   }
+}
+
+/** The loop options an SGD run's settings fix: data order, length, learning rate, abort and progress. */
+export type SgdLoopOptions = Pick<LoopOptions, 'split' | 'batchSize' | 'totalSteps' | 'dataSeed' | 'rate' | 'signal' | 'onProgress' | 'progressEvery' | 'stateEvery'>;
+
+/** What `opts` fixes of the loop; `schedule` is the run's schedule (a default where `opts` names none). */
+export function sgdLoopOptions<S>(opts: SgdOptionsOf<S>, schedule: LrSchedule | undefined = opts.schedule): SgdLoopOptions {
+  return {
+    split: opts.dataset.train,
+    batchSize: opts.batchSize ?? 128,
+    totalSteps: totalSteps(opts, opts.dataset.train.n),
+    dataSeed: opts.dataSeed,
+    rate: { base: opts.learningRate, schedule, warmupSteps: opts.warmupSteps },
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.progressEvery !== undefined ? { progressEvery: opts.progressEvery } : {}),
+    ...(opts.stateEvery !== undefined ? { stateEvery: opts.stateEvery } : {}),
+  };
+}
+
+/** Mean training loss over every step counted (NaN before the first). */
+export const meanLoss = (c: LoopCounters): number => (c.lossCount ? c.lossSum / c.lossCount : NaN);
+
+/** A run's metrics from its final counters: steps, the running-mean and last losses, the loss curve. */
+export function loopMetrics(c: LoopCounters): Metrics {
+  return { values: { steps: c.step, trainLossMean: meanLoss(c), lastLoss: c.lastLoss }, series: { loss: [...c.curve], loss_step: [...c.curveSteps] } };
 }

@@ -4,6 +4,7 @@
  * their schemas from these lists and analysis stays backend-free; the numerical layer checks its own
  * tables against them (test/nn/names.test.ts), so a name a schema accepts always runs.
  */
+import { LR_FINAL_DEFAULTS } from './schedules.js';
 
 /** Model architectures, with what each one is; `ModelSpec.arch` takes these names. */
 export const ARCHITECTURE_DOCS = {
@@ -40,7 +41,7 @@ export const SCHEDULE_DOCS = {
   constant: 'the base rate throughout',
   cosine: 'cosine decay from the base rate to lr_final x base at the last step',
   step: 'multiplied by lr_gamma at each of lr_milestones (in epochs)',
-  'mode-connectivity': 'Garipov et al.: the base rate for the first half, then linearly down to lr_final x base (default 0.01) at 90%',
+  'mode-connectivity': `Garipov et al.: the base rate for the first half, then linearly down to lr_final x base (default ${LR_FINAL_DEFAULTS['mode-connectivity']}) at 90%`,
 } as const;
 export type ScheduleName = keyof typeof SCHEDULE_DOCS;
 export const SCHEDULE_NAMES = Object.keys(SCHEDULE_DOCS) as ScheduleName[];

@@ -6,13 +6,26 @@
  */
 import type { Checkpoint, HostTensor, Metrics } from '../../base/values.js';
 import { backendDescription } from './backend.js';
-import { fromDevice, maskToDevice, toDevice } from './device.js';
+import { hostTensors, maskToDevice, toDevice, variableOf } from './device.js';
 import { denseMasks } from './init.js';
-import { DivergenceError, freshCounters, runLoop, totalSteps, type Batch, type LoopCounters, type LoopProgress, type SgdOptionsOf } from './loop.js';
+import {
+  DivergenceError,
+  freshCounters,
+  loopMetrics,
+  meanLoss,
+  runLoop,
+  sgdLoopOptions,
+  totalSteps,
+  type Batch,
+  type LoopCounters,
+  type LoopOptions,
+  type LoopProgress,
+  type SgdLoopOptions,
+  type SgdOptionsOf,
+} from './loop.js';
 import { buildNetwork } from './models/index.js';
-import { isPrunable, isTrainable } from './network.js';
-import { learningRate } from './schedules.js';
-import { sgdUpdate } from './sgd.js';
+import { isPrunable, isTrainable, type Network, type ParamInfo } from './network.js';
+import { sgdUpdate, type SgdOptions } from './sgd.js';
 import { tf, type Tensor } from './tf.js';
 
 export { DivergenceError, totalSteps };
@@ -84,169 +97,198 @@ function cloneMasks(m: Readonly<Record<string, HostTensor<'uint8'>>>): Record<st
 
 /** Trains from `start` (or from `opts.resume`) and returns the final checkpoint and metrics. */
 export async function train(start: Checkpoint, opts: TrainOptions): Promise<TrainResult> {
-  const net = buildNetwork(start.model);
-  const ds = opts.dataset;
-  const sampleSize = ds.train.x.length / ds.train.n;
-  const modelInput = start.model.inputShape.reduce((a, b) => a * b, 1);
-  if (sampleSize !== modelInput) throw new Error(`dataset samples have ${sampleSize} values, model ${start.model.arch} expects ${modelInput}`);
-  const B = opts.batchSize ?? 128;
-  const total = totalSteps(opts, ds.train.n);
-  const origin = opts.resume?.checkpoint ?? start;
-  let step = opts.resume ? origin.step : opts.continueFromCheckpointStep ? start.step : 0;
-  if (step > total) throw new Error(`the starting checkpoint is at step ${step}, beyond the run's ${total} steps`);
-  // A checkpoint without a mask for a prunable tensor (one written by PyTorch) is dense there.
-  let masks = { ...denseMasks(start.model), ...cloneMasks(origin.masks) };
-  const trainable = net.params.filter(isTrainable);
-  const prunable = net.params.filter(isPrunable);
-  const lossOpts = { labelSmoothing: opts.labelSmoothing ?? 0 };
-  const sgd = { momentum: opts.momentum ?? 0.9, nesterov: opts.nesterov ?? false, weightDecay: opts.weightDecay ?? 0 };
-
-  // Device state. Masked weights are zeroed on upload, so they start (and stay) exactly zero.
-  const weights: Record<string, tf.Variable> = {};
-  const momentum: Record<string, tf.Variable> = {};
-  const maskT: Record<string, Tensor> = {};
-  const uploadMasks = (): void => {
-    for (const p of prunable) {
-      maskT[p.name]?.dispose();
-      maskT[p.name] = maskToDevice(p, masks[p.name]!);
-    }
-  };
-  const snapshots: Checkpoint[] = [...(opts.resume?.snapshots ?? [])];
-  const wanted = new Set(opts.snapshotSteps ?? []);
-  let counters: LoopCounters | undefined;
-
-  const hostWeights = (): Record<string, HostTensor<'float32'>> => {
-    const out: Record<string, HostTensor<'float32'>> = {};
-    for (const p of net.params) out[p.name] = fromDevice(p, weights[p.name]!);
-    return out;
-  };
-  const checkpointNow = (): Checkpoint => ({
-    model: start.model,
-    tensors: hostWeights(),
-    masks: cloneMasks(masks),
-    step,
-    meta: { ...(start.meta ?? {}), ...(backendDescription() ? { backend: backendDescription()!.name } : {}) },
-  });
-  const stateNow = (c: LoopCounters): TrainState => {
-    const mom: Record<string, HostTensor<'float32'>> = {};
-    for (const p of trainable) mom[p.name] = fromDevice(p, momentum[p.name]!);
-    const { step: _step, ...rest } = c;
-    return { ...rest, checkpoint: checkpointNow(), momentum: mom, snapshots: [...snapshots] };
-  };
-  const setMasks = (next: Readonly<Record<string, HostTensor<'uint8'>>>): void => {
-    masks = { ...masks, ...cloneMasks(next) };
-    uploadMasks();
-    tf.tidy(() => {
-      for (const p of prunable) {
-        weights[p.name]!.assign(applyMask(weights[p.name]!, maskT[p.name]!));
-        momentum[p.name]!.assign(applyMask(momentum[p.name]!, maskT[p.name]!));
-      }
-    });
-  };
-  const denseGradients = (batch: Batch): Record<string, HostTensor<'float32'>> => {
-    const grads = tf.tidy(() => {
-      const { x, y } = batch.tensors();
-      const r = net.lossAndGrads(weights, x, y, lossOpts);
-      tf.dispose(Object.values(r.stats));
-      return r.grads;
-    });
-    const out: Record<string, HostTensor<'float32'>> = {};
-    for (const q of trainable) out[q.name] = fromDevice(q, grads[q.name]!);
-    tf.dispose(Object.values(grads));
-    return out;
-  };
-
+  const run = new TrainingRun(start, opts);
   try {
-    for (const p of net.params) {
-      const host = origin.tensors[p.name];
-      if (!host) throw new Error(`checkpoint of ${start.model.arch} lacks tensor ${p.name}`);
-      const initial = toDevice(p, host);
-      weights[p.name] = tf.variable(initial, false, undefined, 'float32');
-      initial.dispose();
-    }
-    for (const p of trainable) {
-      const m = opts.resume?.momentum[p.name];
-      const initial = m ? toDevice(p, m) : tf.zeros(weights[p.name]!.shape);
-      momentum[p.name] = tf.variable(initial, false, undefined, 'float32');
-      initial.dispose();
-    }
-    uploadMasks();
-    tf.tidy(() => {
-      for (const p of prunable) weights[p.name]!.assign(applyMask(weights[p.name]!, maskT[p.name]!));
-    });
-    // A resumed state already holds the snapshot of the step it was saved at.
-    if (wanted.has(step) && !snapshots.some((s) => s.step === step)) snapshots.push(checkpointNow());
-
-    const resume = opts.resume;
-    counters = await runLoop({
-      split: ds.train,
-      batchSize: B,
-      totalSteps: total,
-      dataSeed: opts.dataSeed,
-      lr: (s) => learningRate(s, total, { base: opts.learningRate, schedule: opts.schedule, warmupSteps: opts.warmupSteps }),
-      ...(resume ? { resume: { ...resume, step } } : step > 0 ? { resume: { ...freshCounters(), step } } : {}),
-      ...(opts.curveEvery !== undefined ? { curveEvery: opts.curveEvery } : {}),
-      step: (batch, lr) =>
-        tf.tidy(() => {
-          const { x, y } = batch.tensors();
-          const { loss, grads, stats } = net.lossAndGrads(weights, x, y, lossOpts);
-          const lrT = tf.scalar(lr);
-          for (const q of trainable) {
-            const u = sgdUpdate(weights[q.name]!, momentum[q.name]!, grads[q.name]!, maskT[q.name], lrT, sgd);
-            weights[q.name]!.assign(u.w);
-            momentum[q.name]!.assign(u.v);
-          }
-          for (const [name, t] of Object.entries(stats)) {
-            weights[name]!.assign(t);
-            t.dispose();
-          }
-          return loss;
-        }),
-      ...(opts.onStep || wanted.size > 0
-        ? {
-            after: async (done: number, epoch: number, batch: Batch) => {
-              step = done;
-              if (opts.onStep) {
-                const lr = learningRate(done - 1, total, { base: opts.learningRate, schedule: opts.schedule, warmupSteps: opts.warmupSteps });
-                await opts.onStep({
-                  step: done,
-                  epoch,
-                  totalSteps: total,
-                  lr,
-                  weights: hostWeights,
-                  masks: () => cloneMasks(masks),
-                  setMasks,
-                  denseGradients: () => denseGradients(batch),
-                });
-              }
-              if (wanted.has(done)) snapshots.push(checkpointNow());
-            },
-          }
-        : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      ...(opts.progressEvery !== undefined ? { progressEvery: opts.progressEvery } : {}),
-      ...(opts.stateEvery !== undefined ? { stateEvery: opts.stateEvery } : {}),
-      ...(opts.syncEvery !== undefined ? { syncEvery: opts.syncEvery } : {}),
-      ...(opts.onState
-        ? {
-            onState: async (c: LoopCounters) => {
-              step = c.step;
-              await opts.onState!(stateNow(c));
-            },
-          }
-        : {}),
-    });
-    step = counters.step;
-    const final = checkpointNow();
-    const meanLoss = counters.lossCount ? counters.lossSum / counters.lossCount : NaN;
-    return {
-      checkpoint: { ...final, meta: { ...(final.meta ?? {}), trainLoss: meanLoss, lastLoss: counters.lastLoss } },
-      snapshots,
-      metrics: { values: { steps: step, trainLossMean: meanLoss, lastLoss: counters.lastLoss }, series: { loss: [...counters.curve], loss_step: [...counters.curveSteps] } },
-    };
+    run.upload();
+    return run.finish(await runLoop(loopOptionsOf(run, opts)));
   } finally {
-    tf.dispose([...Object.values(weights), ...Object.values(momentum), ...Object.values(maskT)]);
+    run.dispose();
   }
 }
 
+/** The step loop of a run: where it starts, its update, what runs after each step, its resumable state. */
+function loopOptionsOf(run: TrainingRun, opts: TrainOptions): LoopOptions {
+  const resume = opts.resume;
+  const step = run.step;
+  return {
+    ...run.loop,
+    ...(resume ? { resume: { ...resume, step } } : step > 0 ? { resume: { ...freshCounters(), step } } : {}),
+    ...(opts.curveEvery !== undefined ? { curveEvery: opts.curveEvery } : {}),
+    ...(opts.syncEvery !== undefined ? { syncEvery: opts.syncEvery } : {}),
+    step: (batch, lr) => run.update(batch, lr),
+    ...(opts.onStep || run.wanted.size > 0 ? { after: (done: number, epoch: number, batch: Batch, lr: number) => run.after(done, epoch, batch, lr) } : {}),
+    ...(opts.onState ? { onState: (c: LoopCounters) => run.saveState(c) } : {}),
+  };
+}
+
+/**
+ * One run of `train`: the weights, momentum and masks on the device (masked weights are zeroed on
+ * upload, so they start, and stay, exactly zero), the host masks, the step reached and the snapshots.
+ */
+class TrainingRun {
+  readonly net: Network;
+  readonly loop: SgdLoopOptions;
+  /** Completed steps: where the run starts, then what the loop last reported. */
+  step: number;
+  readonly snapshots: Checkpoint[];
+  /** Completed-step counts at which to take a snapshot. */
+  readonly wanted: ReadonlySet<number>;
+  private readonly origin: Checkpoint;
+  private masks: Record<string, HostTensor<'uint8'>>;
+  private readonly trainable: ParamInfo[];
+  private readonly prunable: ParamInfo[];
+  private readonly lossOpts: { readonly labelSmoothing: number };
+  private readonly sgd: SgdOptions;
+  private readonly weights: Record<string, tf.Variable> = {};
+  private readonly momentum: Record<string, tf.Variable> = {};
+  private readonly maskT: Record<string, Tensor> = {};
+
+  constructor(
+    private readonly start: Checkpoint,
+    private readonly opts: TrainOptions,
+  ) {
+    this.net = buildNetwork(start.model);
+    const ds = opts.dataset;
+    const sampleSize = ds.train.x.length / ds.train.n;
+    const modelInput = start.model.inputShape.reduce((a, b) => a * b, 1);
+    if (sampleSize !== modelInput) throw new Error(`dataset samples have ${sampleSize} values, model ${start.model.arch} expects ${modelInput}`);
+    this.loop = sgdLoopOptions(opts);
+    const total = this.loop.totalSteps;
+    this.origin = opts.resume?.checkpoint ?? start;
+    this.step = opts.resume ? this.origin.step : opts.continueFromCheckpointStep ? start.step : 0;
+    if (this.step > total) throw new Error(`the starting checkpoint is at step ${this.step}, beyond the run's ${total} steps`);
+    // A checkpoint without a mask for a prunable tensor (one written by PyTorch) is dense there.
+    this.masks = { ...denseMasks(start.model), ...cloneMasks(this.origin.masks) };
+    this.trainable = this.net.params.filter(isTrainable);
+    this.prunable = this.net.params.filter(isPrunable);
+    this.lossOpts = { labelSmoothing: opts.labelSmoothing ?? 0 };
+    this.sgd = { momentum: opts.momentum ?? 0.9, nesterov: opts.nesterov ?? false, weightDecay: opts.weightDecay ?? 0 };
+    this.snapshots = [...(opts.resume?.snapshots ?? [])];
+    this.wanted = new Set(opts.snapshotSteps ?? []);
+  }
+
+  /** Puts the starting (or resumed) weights, momentum and masks on the device. */
+  upload(): void {
+    for (const p of this.net.params) {
+      const host = this.origin.tensors[p.name];
+      if (!host) throw new Error(`checkpoint of ${this.start.model.arch} lacks tensor ${p.name}`);
+      this.weights[p.name] = variableOf(toDevice(p, host));
+    }
+    for (const p of this.trainable) {
+      const m = this.opts.resume?.momentum[p.name];
+      this.momentum[p.name] = variableOf(m ? toDevice(p, m) : tf.zeros(this.weights[p.name]!.shape));
+    }
+    this.uploadMasks();
+    this.applyMasks([this.weights]);
+    // A resumed state already holds the snapshot of the step it was saved at.
+    if (this.wanted.has(this.step) && !this.snapshots.some((s) => s.step === this.step)) this.snapshots.push(this.checkpoint());
+  }
+
+  /** One SGD step on `batch` at rate `lr`, synchronous in its own tidy; returns the batch loss. */
+  update(batch: Batch, lr: number): Tensor {
+    return tf.tidy(() => {
+      const { x, y } = batch.tensors();
+      const { loss, grads, stats } = this.net.lossAndGrads(this.weights, x, y, this.lossOpts);
+      const lrT = tf.scalar(lr);
+      for (const q of this.trainable) {
+        const u = sgdUpdate(this.weights[q.name]!, this.momentum[q.name]!, grads[q.name]!, this.maskT[q.name], lrT, this.sgd);
+        this.weights[q.name]!.assign(u.w);
+        this.momentum[q.name]!.assign(u.v);
+      }
+      for (const [name, t] of Object.entries(stats)) {
+        this.weights[name]!.assign(t);
+        t.dispose();
+      }
+      return loss;
+    });
+  }
+
+  /** After completed step `done` (taken at rate `lr`): the caller's step hook, then the snapshot if wanted. */
+  async after(done: number, epoch: number, batch: Batch, lr: number): Promise<void> {
+    this.step = done;
+    if (this.opts.onStep) {
+      await this.opts.onStep({
+        step: done,
+        epoch,
+        totalSteps: this.loop.totalSteps,
+        lr,
+        weights: () => this.hostWeights(),
+        masks: () => cloneMasks(this.masks),
+        setMasks: (next) => this.setMasks(next),
+        denseGradients: () => this.denseGradients(batch),
+      });
+    }
+    if (this.wanted.has(done)) this.snapshots.push(this.checkpoint());
+  }
+
+  /** The final checkpoint (its mean and last training loss in `meta`), the snapshots and the metrics. */
+  finish(counters: LoopCounters): TrainResult {
+    this.step = counters.step;
+    const final = this.checkpoint();
+    return {
+      checkpoint: { ...final, meta: { ...(final.meta ?? {}), trainLoss: meanLoss(counters), lastLoss: counters.lastLoss } },
+      snapshots: this.snapshots,
+      metrics: loopMetrics(counters),
+    };
+  }
+
+  /** Hands `onState` what a resumed run continues from, after the loop counted `c`. */
+  async saveState(c: LoopCounters): Promise<void> {
+    this.step = c.step;
+    const momentum = hostTensors(this.trainable, this.momentum);
+    const { step: _step, ...rest } = c;
+    await this.opts.onState!({ ...rest, checkpoint: this.checkpoint(), momentum, snapshots: [...this.snapshots] });
+  }
+
+  checkpoint(): Checkpoint {
+    return {
+      model: this.start.model,
+      tensors: this.hostWeights(),
+      masks: cloneMasks(this.masks),
+      step: this.step,
+      meta: { ...(this.start.meta ?? {}), ...(backendDescription() ? { backend: backendDescription()!.name } : {}) },
+    };
+  }
+
+  dispose(): void {
+    tf.dispose([...Object.values(this.weights), ...Object.values(this.momentum), ...Object.values(this.maskT)]);
+  }
+
+  private hostWeights(): Record<string, HostTensor<'float32'>> {
+    return hostTensors(this.net.params, this.weights);
+  }
+
+  /** Replaces masks; newly masked weights and their momentum become exactly zero. */
+  private setMasks(next: Readonly<Record<string, HostTensor<'uint8'>>>): void {
+    this.masks = { ...this.masks, ...cloneMasks(next) };
+    this.uploadMasks();
+    this.applyMasks([this.weights, this.momentum]);
+  }
+
+  private uploadMasks(): void {
+    for (const p of this.prunable) {
+      this.maskT[p.name]?.dispose();
+      this.maskT[p.name] = maskToDevice(p, this.masks[p.name]!);
+    }
+  }
+
+  /** Multiplies each of `variables` (weights, momentum) by the masks on the device. */
+  private applyMasks(variables: readonly Record<string, tf.Variable>[]): void {
+    tf.tidy(() => {
+      for (const p of this.prunable) for (const v of variables) v[p.name]!.assign(applyMask(v[p.name]!, this.maskT[p.name]!));
+    });
+  }
+
+  /** Unmasked gradients on `batch` (RigL regrowth), checkpoint layout; one extra pass. */
+  private denseGradients(batch: Batch): Record<string, HostTensor<'float32'>> {
+    const grads = tf.tidy(() => {
+      const { x, y } = batch.tensors();
+      const r = this.net.lossAndGrads(this.weights, x, y, this.lossOpts);
+      tf.dispose(Object.values(r.stats));
+      return r.grads;
+    });
+    const out = hostTensors(this.trainable, grads);
+    tf.dispose(Object.values(grads));
+    return out;
+  }
+}
