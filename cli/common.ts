@@ -10,6 +10,7 @@ import { kindModulesFromEnv } from '../engine/exec/kinds-modules.js';
 import { analyze, type ValidGraph } from '../engine/lang/analyze.js';
 import type { KindRegistry } from '../engine/registry.js';
 import { loadKinds } from './compose.js';
+import { cacheFromEnv } from './environment.js';
 import { EXIT, reportDiagnostics, UsageError } from './output.js';
 
 export interface AnalysisOptions {
@@ -32,7 +33,7 @@ export const cacheOption = () => new Option('--cache <dir>', 'cache directory (d
 /** `--cache`, else SPARSEGRAPH_CACHE, else `.sparsegraph/` beside the pipeline file. */
 export function cacheDirFor(options: CacheOptions, pipelineFile?: string): string {
   if (options.cache) return resolve(options.cache);
-  const fromEnv = process.env['SPARSEGRAPH_CACHE'];
+  const fromEnv = cacheFromEnv();
   if (fromEnv) return resolve(fromEnv);
   return join(pipelineFile ? dirname(resolve(pipelineFile)) : process.cwd(), '.sparsegraph');
 }
@@ -71,6 +72,31 @@ export async function openCache(options: CacheOptions, pipelineFile?: string): P
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new UsageError(`cache ${dir} is not a directory`);
     throw e;
   }
+}
+
+/**
+ * Runs `fn` on the opened cache, then closes it and says what damage it found there (reportDamage),
+ * also when `fn` throws.
+ */
+export async function withStore<T>(opts: CacheOptions, pipeline: string | undefined, fn: (store: CacheStore) => Promise<T>): Promise<T> {
+  const store = await openCache(opts, pipeline);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    reportDamage(store);
+  }
+}
+
+/**
+ * Says on stderr which damaged values a command found in the cache (they were removed, and what they
+ * held is computed again by the next run), so that a failing disk does not go unnoticed.
+ */
+export function reportDamage(store: CacheStore): void {
+  const damage = store.damage();
+  if (damage.length === 0) return;
+  process.stderr.write(`sparsegraph: warning: the cache ${store.location} held ${damage.length} damaged value(s); they were removed:\n`);
+  for (const d of damage) process.stderr.write(`  ${d.table} ${d.key.slice(0, 64)}: ${d.detail}\n`);
 }
 
 /** The kinds modules of a command (`$SPARSEGRAPH_KINDS`, then `--kinds`), as absolute paths for workers. */

@@ -5,9 +5,9 @@
  */
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
-import { CorruptEntryError, MissingResultError } from '../cache/store.js';
+import { CorruptEntryError, MissingResultError, type CacheStore } from '../cache/store.js';
 import { FileStems, indexCsv, indexJson, isCheckpointType, isExported, outputFiles, type IndexEntry } from '../science/export/pipeline-files.js';
-import type { ValidGraph } from '../engine/lang/analyze.js';
+import type { KeyedInstance, ValidGraph } from '../engine/lang/analyze.js';
 import { matchInstances } from '../engine/plan.js';
 import type { PortType, PortValue } from '../base/values.js';
 import { analyzeOrExit, openCache, refuseIrregularOut, type AnalysisOptions, type CacheOptions } from './common.js';
@@ -67,6 +67,64 @@ function checkpointInstances(graph: ValidGraph, names: readonly string[], file: 
   return matched;
 }
 
+/** Writes files below `out`, making each folder once, and keeps the paths written (relative to `out`). */
+class OutFiles {
+  readonly written: string[] = [];
+  private readonly folders = new Set<string>();
+
+  constructor(private readonly out: string) {}
+
+  async write(path: string, bytes: Uint8Array): Promise<void> {
+    const target = join(this.out, ...path.split('/'));
+    const folder = dirname(target);
+    if (!this.folders.has(folder)) {
+      await mkdir(folder, { recursive: true });
+      this.folders.add(folder);
+    }
+    refuseIrregularOut(target, `${target} (in --out ${this.out})`);
+    await writeFile(target, bytes);
+    this.written.push(path);
+  }
+}
+
+/**
+ * Writes the exported outputs of one instance and returns their index entries (none when its kind has
+ * no output exported here), or undefined when its result is not in the cache.
+ */
+async function exportInstance(store: CacheStore, instance: KeyedInstance, withCheckpoints: boolean, stems: FileStems, files: OutFiles): Promise<IndexEntry[] | undefined> {
+  if (!store.has(instance.key)) return undefined;
+  const ports = Object.entries(instance.kind.outputs).filter(([, spec]) => isExported(spec.type, withCheckpoints));
+  if (ports.length === 0) return [];
+  let outputs: Record<string, unknown>;
+  try {
+    outputs = await store.load(instance.key);
+  } catch (e) {
+    // Removed since `has` (gc in another process), or found damaged and removed by `load`: not cached now.
+    if (e instanceof MissingResultError || e instanceof CorruptEntryError) return undefined;
+    throw e;
+  }
+  const entries: IndexEntry[] = [];
+  for (const [port, spec] of ports) {
+    const value = outputs[port] as PortValue | undefined;
+    if (value === undefined) continue;
+    const written = outputFiles(spec.type, value, stems.stem(instance.id, port));
+    for (const f of written) await files.write(f.path, f.bytes);
+    const title = spec.type === 'Figure' ? (value as PortValue<'Figure'>).title : undefined;
+    entries.push({
+      instance: instance.id,
+      node: instance.nodeId,
+      kind: instance.kind.kind,
+      coords: instance.coords,
+      port,
+      type: spec.type,
+      key: instance.key,
+      files: Object.fromEntries(written.map((f) => [f.format, f.path])),
+      ...(title === undefined ? {} : { title }),
+    });
+  }
+  return entries;
+}
+
 export async function exportPipeline(file: string, opts: PipelineExportOptions): Promise<void> {
   await checkOutDir(opts.out);
   // The file is read (or refused: missing, a FIFO, a directory) the way every command reads it.
@@ -75,84 +133,49 @@ export async function exportPipeline(file: string, opts: PipelineExportOptions):
   const out = resolve(opts.out);
 
   const entries: IndexEntry[] = [];
-  const written: string[] = [];
+  const files = new OutFiles(out);
   const report: string[] = [];
   const notCached: string[] = [];
-  const folders = new Set<string>();
-  const write = async (path: string, bytes: Uint8Array) => {
-    const target = join(out, ...path.split('/'));
-    const folder = dirname(target);
-    if (!folders.has(folder)) {
-      await mkdir(folder, { recursive: true });
-      folders.add(folder);
-    }
-    refuseIrregularOut(target, `${target} (in --out ${out})`);
-    await writeFile(target, bytes);
-    written.push(path);
-  };
-
   const stems = new FileStems();
   const store = await openCache(opts, file);
   try {
     await mkdir(out, { recursive: true });
     for (const instance of graph.instances) {
-      if (!store.has(instance.key)) {
-        notCached.push(instance.id);
-        continue;
-      }
-      const ports = Object.entries(instance.kind.outputs).filter(([, spec]) => isExported(spec.type, wantCheckpoints.has(instance.id)));
-      if (ports.length === 0) continue;
-      let outputs: Record<string, unknown>;
-      try {
-        outputs = await store.load(instance.key);
-      } catch (e) {
-        // Removed since `has` (gc in another process), or found damaged and removed by `load`: not cached now.
-        if (e instanceof MissingResultError || e instanceof CorruptEntryError) {
-          notCached.push(instance.id);
-          continue;
-        }
-        throw e;
-      }
-      for (const [port, spec] of ports) {
-        const value = outputs[port] as PortValue | undefined;
-        if (value === undefined) continue;
-        const files = outputFiles(spec.type, value, stems.stem(instance.id, port));
-        for (const f of files) await write(f.path, f.bytes);
-        const title = spec.type === 'Figure' ? (value as PortValue<'Figure'>).title : undefined;
-        entries.push({
-          instance: instance.id,
-          node: instance.nodeId,
-          kind: instance.kind.kind,
-          coords: instance.coords,
-          port,
-          type: spec.type,
-          key: instance.key,
-          files: Object.fromEntries(files.map((f) => [f.format, f.path])),
-          ...(title === undefined ? {} : { title }),
-        });
-      }
+      const exported = await exportInstance(store, instance, wantCheckpoints.has(instance.id), stems, files);
+      if (exported === undefined) notCached.push(instance.id);
+      else for (const entry of exported) entries.push(entry);
     }
     // The report, rebuilt from the cache into DIR/report/ (its Markdown links figures/ beside it).
     const { writeReport } = await import('./report.js');
     const built = await writeReport(graph, store, { dir: join(out, 'report') });
     for (const f of [built.html, built.markdown, ...built.figures]) report.push(relative(out, f));
-    for (const file of report) written.push(file);
+    for (const file of report) files.written.push(file);
   } finally {
     await store.close();
   }
-  await write('index.csv', Buffer.from(indexCsv(entries), 'utf8'));
-  await write('index.json', Buffer.from(indexJson(entries), 'utf8'));
+  await files.write('index.csv', Buffer.from(indexCsv(entries), 'utf8'));
+  await files.write('index.json', Buffer.from(indexJson(entries), 'utf8'));
 
+  const written = files.written;
   if (opts.json) {
     printJson({ pipeline: file, name: graph.name, out: opts.out, instances: graph.instances.length, exported: entries, files: written, report, notCached });
     return;
   }
+  printPipelineExport(opts.out, graph.instances.length, { entries, written, report, notCached });
+}
+
+/** The lines `export PIPELINE --out DIR` prints: what it wrote, the report, and what was not cached. */
+function printPipelineExport(
+  out: string,
+  instances: number,
+  { entries, written, report, notCached }: { entries: readonly IndexEntry[]; written: readonly string[]; report: readonly string[]; notCached: readonly string[] },
+): void {
   const held = (Object.keys(NOUNS) as PortType[]).flatMap((type) => {
     const n = entries.filter((e) => e.type === type).length;
     return n === 0 ? [] : [`${n} ${NOUNS[type][n === 1 ? 0 : 1]}`];
   });
   const lines = [
-    `wrote ${written.length} file(s) to ${opts.out}: ${held.length > 0 ? held.join(', ') : 'no results'} of ${graph.instances.length - notCached.length} cached node instance(s); index.csv and index.json list them`,
+    `wrote ${written.length} file(s) to ${out}: ${held.length > 0 ? held.join(', ') : 'no results'} of ${instances - notCached.length} cached node instance(s); index.csv and index.json list them`,
     `wrote the report: report/report.html and report/report.md, with ${report.length - 2} figure file(s)`,
   ];
   if (notCached.length > 0) {

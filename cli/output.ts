@@ -30,6 +30,18 @@ export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/** A size for people: `512 B`, `1.5 KiB`, `3.0 MiB`, `2.1 GiB`. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let v = n;
+  let u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
 /** Thrown for command-line mistakes; the entry point prints it and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

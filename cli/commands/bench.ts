@@ -1,8 +1,8 @@
 /** `sparsegraph bench`: the speed figures the project tracks (BENCHMARKS.md records them). */
 import os from 'node:os';
 import type { Command } from 'commander';
-import { jsonOption } from './common.js';
-import { printJson, UsageError } from './output.js';
+import { jsonOption } from '../common.js';
+import { printJson, UsageError } from '../output.js';
 
 const AREAS = ['plan', 'cache', 'nn'] as const;
 
@@ -38,20 +38,20 @@ function formatNumber(v: number): string {
 async function runArea(area: (typeof AREAS)[number]): Promise<Record<string, number | string>> {
   switch (area) {
     case 'plan':
-      return (await import('../bench/plan.js')).benchPlanning();
+      return (await import('../../bench/plan.js')).benchPlanning();
     case 'cache': {
       const { mkdtempSync, rmSync } = await import('node:fs');
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
       const dir = mkdtempSync(join(tmpdir(), 'sparsegraph-bench-'));
       try {
-        return await (await import('../bench/cache.js')).benchCache(dir);
+        return await (await import('../../bench/cache.js')).benchCache(dir);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
     case 'nn': {
-      const nn = await import('../bench/nn.js');
+      const nn = await import('../../bench/nn.js');
       const figures = await nn.benchNumerics({});
       return { 'nn.backend': nn.benchBackendName(), ...figures };
     }
