@@ -1,5 +1,5 @@
 /**
- * The paper's claims C1-C5 (../shared/paper.md), judged on a run's gathered metrics. Each claim states
+ * The paper's claims C1-C5 (docs/paper.md), judged on a run's gathered metrics. Each claim states
  * the criterion it applies, the numbers per sparsity (mean and min-max over seeds) and whether they
  * support it there; a claim is supported when it holds at every sparsity, partly when at some. The
  * criteria are fixed here and stated in the report; nothing in them depends on a run's outcome.
