@@ -10,7 +10,7 @@ import { acceptedTypes, type AnyNodeDefinition, type InputPortSpec } from '../no
 import type { KindRegistry } from '../registry.js';
 import { DependencyGraph } from './dependency-graph.js';
 import type { Diagnostic } from './diagnostics.js';
-import type { NodeDecl, RepeatGroup } from './load.js';
+import type { NodeDecl, RepeatGroup } from './declarations.js';
 import { didYouMean } from './schema-check.js';
 import type { YamlPath } from './source.js';
 

@@ -13,7 +13,7 @@ import type { Coordinates } from '../../base/values.js';
 import type { ConnectedDecl } from './connect.js';
 import type { Diagnostic } from './diagnostics.js';
 import { interpolate, type InterpolationProblem, type Scope } from './interpolate.js';
-import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './load.js';
+import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './declarations.js';
 import { unkeyableAt, unkeyableNumber } from '../keyable.js';
 import { formatCount, MAX_GATHERED, MAX_INSTANCES } from './limits.js';
 import { checkAgainst } from './schema-check.js';
