@@ -10,7 +10,8 @@ import type { KindRegistry } from '../registry.js';
 import { connect } from './connect.js';
 import { SourceFiles, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { expand, upstreamIds, type Instance } from './expand.js';
-import { loadPipeline, parseOverride, type ParamOverride } from './load.js';
+import { loadPipeline } from './load.js';
+import { parseOverride, type ParamOverride } from './params.js';
 
 export interface KeyedInstance extends Instance {
   readonly key: NodeKey;

@@ -10,7 +10,7 @@ import { acceptedTypes, type AnyNodeDefinition, type InputPortSpec } from '../no
 import type { KindRegistry } from '../registry.js';
 import { DependencyGraph } from './dependency-graph.js';
 import type { Diagnostic } from './diagnostics.js';
-import type { NodeDecl, RepeatGroup } from './load.js';
+import type { NodeDecl, RepeatGroup } from './declarations.js';
 import { didYouMean } from './schema-check.js';
 import type { YamlPath } from './source.js';
 
@@ -45,6 +45,59 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
     if (list) list.push(d);
     else byNodeId.set(d.nodeId, [d]);
   }
+  const withKind = withKnownKinds(decls, registry, problems);
+  const kinds = new Map(withKind.map((d) => [d.decl.id, d.kind]));
+  const scope: Scope = { byId, byNodeId, kinds, visible: new Map() };
+  const connecting: Connecting = { scope, graph: new DependencyGraph(), folded: new DependencyGraph(), broken: new Set(), problems };
+  const { graph, folded, broken } = connecting;
+  const result: ConnectedDecl[] = [];
+  for (const { decl, kind } of withKind) {
+    graph.addNode(decl.id);
+    folded.addNode(foldedId(decl));
+    const before = problems.length;
+    const inputs = bindInputs(decl, kind, connecting);
+    if (problems.length > before || (decl.repeat && decl.repeat.group.count === undefined)) broken.add(decl.id);
+    result.push({ decl, kind, inputs });
+  }
+
+  const cycles = foldedCycles(decls, folded, byNodeId);
+  for (const p of cycles) problems.push(p);
+  if (cycles.length > 0) return { problems };
+  const order = graph.order();
+  if (!order) {
+    // Unreachable while the folded graph is acyclic (levels only ever read earlier levels); said plainly if not.
+    for (const cycle of graph.cycles()) {
+      const d = byId.get(cycle[cycle.length - 1]!)!;
+      problems.push(d.file.at(d.path, `dependency cycle: ${[...cycle].reverse().join(' -> ')}`, 'key'));
+    }
+    return { problems };
+  }
+  const byDecl = new Map(result.map((c) => [c.decl.id, c]));
+  const ordered = order.flatMap((id) => byDecl.get(id) ?? []);
+  return { connected: { decls: ordered, broken }, problems };
+}
+
+/** What connecting builds as it goes. */
+interface Connecting {
+  readonly scope: Scope;
+  /** Declarations as they expand: one per level of a repeat group's node, in dependency order. */
+  readonly graph: DependencyGraph;
+  /**
+   * The same graph with each repeat group as one node where it meets the rest, and its nodes' edges of
+   * one level inside: a cycle here is a cycle of the pipeline; `prev` edges never make one.
+   */
+  readonly folded: DependencyGraph;
+  readonly broken: Set<string>;
+  readonly problems: Diagnostic[];
+}
+
+/** A declaration's node in the folded graph: its repeat group's, or its own. */
+function foldedId(d: NodeDecl): string {
+  return d.repeat ? d.repeat.group.id : d.id;
+}
+
+/** The declarations whose kind is registered, each with its kind; the others are reported. */
+function withKnownKinds(decls: readonly NodeDecl[], registry: KindRegistry, problems: Diagnostic[]): { decl: NodeDecl; kind: AnyNodeDefinition }[] {
   const withKind: { decl: NodeDecl; kind: AnyNodeDefinition }[] = [];
   for (const decl of decls) {
     const kind = registry.get(decl.raw.kind);
@@ -59,77 +112,75 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
     }
     withKind.push({ decl, kind });
   }
-  const kinds = new Map(withKind.map((d) => [d.decl.id, d.kind]));
-  const scope: Scope = { byId, byNodeId, kinds, visible: new Map() };
+  return withKind;
+}
 
-  // Declarations as they expand: one per level of a repeat group's node, in dependency order.
-  const graph = new DependencyGraph();
-  // The same graph with each repeat group as one node where it meets the rest, and its nodes' edges of
-  // one level inside: a cycle here is a cycle of the pipeline; `prev` edges never make one.
-  const folded = new DependencyGraph();
-  const foldedId = (d: NodeDecl) => (d.repeat ? d.repeat.group.id : d.id);
-  const result: ConnectedDecl[] = [];
-  const broken = new Set<string>();
-  for (const { decl, kind } of withKind) {
-    graph.addNode(decl.id);
-    folded.addNode(foldedId(decl));
-    const before = problems.length;
-    const inputs = new Map<string, { spec: InputPortSpec; refs: ResolvedRef[] }>();
-    const written = decl.raw.inputs ?? {};
-    for (const [port, binding] of Object.entries(written)) {
-      // Own ports only: an input named `constructor` is unknown, not Object's.
-      const spec = Object.hasOwn(kind.inputs, port) ? kind.inputs[port] : undefined;
-      const at: YamlPath = [...decl.path, 'inputs', port];
-      if (!spec) {
-        const known = Object.keys(kind.inputs);
-        problems.push(
-          decl.file.at(at, `kind '${kind.kind}' has no input '${port}'${didYouMean(port, known)}; inputs: ${known.join(', ') || 'none'}`, 'key'),
-        );
-        continue;
-      }
-      const entries: [string, string, YamlPath][] =
-        typeof binding === 'string'
-          ? [['0', binding, at]]
-          : Array.isArray(binding)
-            ? binding.map((r, i) => [String(i), r, [...at, i]])
-            : Object.entries(binding).map(([label, r]) => [label, r, [...at, label]]);
-      if (!spec.gather && typeof binding !== 'string') {
-        problems.push(decl.file.at(at, `input '${port}' takes one reference, not a list or map`));
-        continue;
-      }
-      if (entries.length === 0) {
-        problems.push(decl.file.at(at, `input '${port}' has no references`));
-        continue;
-      }
-      const refs: ResolvedRef[] = [];
-      for (const [label, text, refAt] of entries) {
-        const ref = resolveInput(text, decl, spec, port, scope, (message, where) => {
-          if (message === undefined) broken.add(decl.id);
-          else problems.push(where ? where.file.at(where.path, message) : decl.file.at(refAt, message));
-        });
-        if (!ref) continue;
-        refs.push({ label, node: ref.node, port: ref.port });
-        for (const source of ref.decls) {
-          graph.addEdge(source.id, decl.id);
-          const sameGroup = source.repeat !== undefined && source.repeat.group === decl.repeat?.group;
-          if (!sameGroup) folded.addEdge(foldedId(source), foldedId(decl));
-          else if (!ref.previous) folded.addEdge(source.nodeId, decl.nodeId);
-        }
-      }
-      inputs.set(port, { spec, refs });
+/** Binds each input a declaration writes to its kind's port, and reports the required ones it leaves out. */
+function bindInputs(decl: NodeDecl, kind: AnyNodeDefinition, connecting: Connecting): Map<string, { spec: InputPortSpec; refs: ResolvedRef[] }> {
+  const { problems } = connecting;
+  const inputs = new Map<string, { spec: InputPortSpec; refs: ResolvedRef[] }>();
+  const written = decl.raw.inputs ?? {};
+  for (const [port, binding] of Object.entries(written)) {
+    // Own ports only: an input named `constructor` is unknown, not Object's.
+    const spec = Object.hasOwn(kind.inputs, port) ? kind.inputs[port] : undefined;
+    const at: YamlPath = [...decl.path, 'inputs', port];
+    if (!spec) {
+      const known = Object.keys(kind.inputs);
+      problems.push(
+        decl.file.at(at, `kind '${kind.kind}' has no input '${port}'${didYouMean(port, known)}; inputs: ${known.join(', ') || 'none'}`, 'key'),
+      );
+      continue;
     }
-    for (const [port, spec] of Object.entries(kind.inputs)) {
-      if (!spec.optional && !Object.hasOwn(written, port)) {
-        problems.push(decl.file.at(decl.path, `node '${decl.nodeId}' (${kind.kind}) is missing required input '${port}'`, 'key'));
-      }
+    const entries: [string, string, YamlPath][] =
+      typeof binding === 'string'
+        ? [['0', binding, at]]
+        : Array.isArray(binding)
+          ? binding.map((r, i) => [String(i), r, [...at, i]])
+          : Object.entries(binding).map(([label, r]) => [label, r, [...at, label]]);
+    if (!spec.gather && typeof binding !== 'string') {
+      problems.push(decl.file.at(at, `input '${port}' takes one reference, not a list or map`));
+      continue;
     }
-    if (problems.length > before || (decl.repeat && decl.repeat.group.count === undefined)) broken.add(decl.id);
-    result.push({ decl, kind, inputs });
+    if (entries.length === 0) {
+      problems.push(decl.file.at(at, `input '${port}' has no references`));
+      continue;
+    }
+    inputs.set(port, { spec, refs: resolveRefs(entries, decl, spec, port, connecting) });
   }
+  for (const [port, spec] of Object.entries(kind.inputs)) {
+    if (!spec.optional && !Object.hasOwn(written, port)) {
+      problems.push(decl.file.at(decl.path, `node '${decl.nodeId}' (${kind.kind}) is missing required input '${port}'`, 'key'));
+    }
+  }
+  return inputs;
+}
 
+/** Resolves the references bound to one input port (label, text, where written), adding the edges they make. */
+function resolveRefs(entries: readonly [string, string, YamlPath][], decl: NodeDecl, spec: InputPortSpec, port: string, connecting: Connecting): ResolvedRef[] {
+  const { scope, graph, folded, broken, problems } = connecting;
+  const refs: ResolvedRef[] = [];
+  for (const [label, text, refAt] of entries) {
+    const ref = resolveInput(text, decl, spec, port, scope, (message, where) => {
+      if (message === undefined) broken.add(decl.id);
+      else problems.push(where ? where.file.at(where.path, message) : decl.file.at(refAt, message));
+    });
+    if (!ref) continue;
+    refs.push({ label, node: ref.node, port: ref.port });
+    for (const source of ref.decls) {
+      graph.addEdge(source.id, decl.id);
+      const sameGroup = source.repeat !== undefined && source.repeat.group === decl.repeat?.group;
+      if (!sameGroup) folded.addEdge(foldedId(source), foldedId(decl));
+      else if (!ref.previous) folded.addEdge(source.nodeId, decl.nodeId);
+    }
+  }
+  return refs;
+}
+
+/** A problem for each cycle of the folded graph, named along its edges. */
+function foldedCycles(decls: readonly NodeDecl[], folded: DependencyGraph, byNodeId: ReadonlyMap<string, readonly NodeDecl[]>): Diagnostic[] {
   const groups = new Map(decls.filter((d) => d.repeat).map((d) => [d.repeat!.group.id, d.repeat!.group]));
-  const foldedCycles = folded.cycles();
-  for (const cycle of foldedCycles) {
+  const problems: Diagnostic[] = [];
+  for (const cycle of folded.cycles()) {
     // Cycles come in reverse dependency order; name them along the edges.
     const ordered = [...cycle].reverse();
     const first = ordered[0]!;
@@ -139,19 +190,7 @@ export function connect(decls: readonly NodeDecl[], registry: KindRegistry): { c
     const hint = through ? `; what repeat group '${through.localId}' feeds cannot feed the group (a node between two levels belongs inside the group)` : '';
     problems.push({ ...at, message: `dependency cycle: ${[...ordered, ordered[0]].join(' -> ')}${hint}` });
   }
-  if (foldedCycles.length > 0) return { problems };
-  const order = graph.order();
-  if (!order) {
-    // Unreachable while the folded graph is acyclic (levels only ever read earlier levels); said plainly if not.
-    for (const cycle of graph.cycles()) {
-      const d = byId.get(cycle[cycle.length - 1]!)!;
-      problems.push(d.file.at(d.path, `dependency cycle: ${[...cycle].reverse().join(' -> ')}`, 'key'));
-    }
-    return { problems };
-  }
-  const byDecl = new Map(result.map((c) => [c.decl.id, c]));
-  const ordered = order.flatMap((id) => byDecl.get(id) ?? []);
-  return { connected: { decls: ordered, broken }, problems };
+  return problems;
 }
 
 interface Scope {

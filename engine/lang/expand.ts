@@ -13,7 +13,7 @@ import type { Coordinates } from '../../base/values.js';
 import type { ConnectedDecl } from './connect.js';
 import type { Diagnostic } from './diagnostics.js';
 import { interpolate, type InterpolationProblem, type Scope } from './interpolate.js';
-import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './load.js';
+import { LEVEL_AXIS, type KindDefaults, type NodeDecl, type Origin } from './declarations.js';
 import { unkeyableAt, unkeyableNumber } from '../keyable.js';
 import { formatCount, MAX_GATHERED, MAX_INSTANCES } from './limits.js';
 import { checkAgainst } from './schema-check.js';
@@ -94,81 +94,13 @@ export function expand(
       fail();
       continue;
     }
-    const inherited = inheritedCombos(cd, byNode, MAX_INSTANCES - instances.length);
-    if ('tooMany' in inherited) {
-      problems.push(tooMany(decl, inherited.tooMany, instances.length));
+    const plan = planInstances(cd, own, byNode, instances.length, gatheredSoFar);
+    if ('problem' in plan) {
+      problems.push(plan.problem);
       fail();
       continue;
     }
-    const sweepAt = (axis: string): YamlPath => (decl.raw.matrix ? [...decl.path, 'matrix', axis] : [...decl.path, 'foreach']);
-    const group = decl.repeat?.group;
-    if (group && own.axes.includes(LEVEL_AXIS)) {
-      problems.push(decl.file.at(sweepAt(LEVEL_AXIS), `sweep axis '${LEVEL_AXIS}' is the level of repeat group '${group.localId}'; name it differently`, 'key'));
-      fail();
-      continue;
-    }
-    const levelFrom = group ? inherited.sweptBy.get(LEVEL_AXIS) : undefined;
-    if (levelFrom !== undefined) {
-      problems.push(
-        decl.file.at(decl.path, `node '${decl.nodeId}' of repeat group '${group!.localId}' reads '${levelFrom}', whose instances have a '${LEVEL_AXIS}' axis of their own: a node follows one repeat group's levels`, 'key'),
-      );
-      fail();
-      continue;
-    }
-    // An axis this node swept at an earlier level comes back through `prev`: it is joined, not a clash.
-    const clash = own.axes.map((axis) => ({ axis, from: inherited.sweptBy.get(axis) })).find((c) => c.from && c.from !== decl.nodeId);
-    if (clash) {
-      const rename = clash.axis === 'item' && decl.raw.foreach !== undefined ? ' (use matrix: { NAME: [...] } to name this axis)' : '';
-      problems.push(decl.file.at(sweepAt(clash.axis), `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently${rename}`, 'key'));
-      fail();
-      continue;
-    }
-    // The node's own points, by their values on the axes it shares with its inputs (an axis it swept at
-    // an earlier level): each combination meets only the points it agrees with, counted before any is made.
-    const joined = own.axes.filter((axis) => inherited.sweptBy.has(axis));
-    const pointsBy = new Map<string, Sweep['points']>();
-    for (const point of own.points) {
-      const id = JSON.stringify(joined.map((a) => point.coords[a]));
-      const list = pointsBy.get(id);
-      if (list) list.push(point);
-      else pointsBy.set(id, [point]);
-    }
-    const pointsOf = (combo: Combo) => pointsBy.get(JSON.stringify(joined.map((a) => combo.coords[a]))) ?? [];
-    let count = 0;
-    for (const combo of inherited.combos) count += pointsOf(combo).length;
-    if (instances.length + count > MAX_INSTANCES) {
-      problems.push(tooMany(decl, count, instances.length));
-      fail();
-      continue;
-    }
-    // Each instance's key holds every gathered key: a sweep gathering a sweep is bounded too.
-    const gathered = gatheredItems(cd, byNode);
-    const perInstanceItems = [...gathered.values()].reduce((n, items) => n + items.length, 0);
-    if (gatheredSoFar + count * perInstanceItems > MAX_GATHERED) {
-      problems.push(
-        decl.file.at(
-          decl.path,
-          `node '${decl.nodeId}' would gather ${formatCount(perInstanceItems)} results into each of its ${formatCount(count)} instances, more than the ${formatCount(MAX_GATHERED)} gathered results a pipeline may have`,
-          'key',
-        ),
-      );
-      fail();
-      continue;
-    }
-    const made: Instance[] = [];
-    const perInstance: { id: string; problems: Diagnostic[] }[] = [];
-    const sweptBy = new Map(inherited.sweptBy);
-    for (const axis of own.axes) sweptBy.set(axis, decl.nodeId);
-    if (group) sweptBy.set(LEVEL_AXIS, group.id);
-    for (const combo of inherited.combos) {
-      for (const point of pointsOf(combo)) {
-        const coords = { ...combo.coords, ...point.coords, ...(decl.repeat ? { [LEVEL_AXIS]: decl.repeat.level } : {}) };
-        const item = point.item !== undefined ? point.item : Object.keys(coords).length > 0 ? coords : undefined;
-        const result = makeInstance(cd, coords, item, combo, sweptBy, gathered, defaults);
-        perInstance.push({ id: instanceId(decl.nodeId, coords), problems: result.problems });
-        if (result.instance) made.push(result.instance);
-      }
-    }
+    const { made, perInstance } = makeInstances(cd, plan, defaults);
     const list = perNode.get(decl.nodeId);
     if (list) for (const p of perInstance) list.push(p);
     else perNode.set(decl.nodeId, perInstance);
@@ -177,7 +109,7 @@ export function expand(
       continue;
     }
     byNode.set(decl.id, made);
-    gatheredSoFar += made.length * perInstanceItems;
+    gatheredSoFar += made.length * plan.perInstanceItems;
     const levels = decl.id !== decl.nodeId ? byNode.get(decl.nodeId)! : undefined;
     for (const instance of made) {
       levels?.push(instance);
@@ -186,6 +118,116 @@ export function expand(
   }
   for (const list of perNode.values()) for (const p of mergeInstanceProblems(list)) problems.push(p);
   return { instances, problems };
+}
+
+/**
+ * How a node's instances are made: each combination of its inputs' instances meets the points of the
+ * node's own sweep that agree with it.
+ */
+interface InstancePlan {
+  readonly combos: readonly Combo[];
+  readonly pointsOf: (combo: Combo) => Sweep['points'];
+  /** Which node id introduced each axis of the instances' coordinates (for `level`, the repeat group). */
+  readonly sweptBy: ReadonlyMap<string, string>;
+  readonly gathered: ReadonlyMap<string, GatheredItems>;
+  /** Gathered results each instance holds. */
+  readonly perInstanceItems: number;
+}
+
+/**
+ * Joins a node's own sweep with its inputs' instances, counted before any instance is made; the first
+ * problem found (too many instances or gathered results, an axis it may not sweep) when it cannot expand.
+ */
+function planInstances(
+  cd: ConnectedDecl,
+  own: Sweep,
+  byNode: ReadonlyMap<string, Instance[]>,
+  before: number,
+  gatheredSoFar: number,
+): InstancePlan | { problem: Diagnostic } {
+  const { decl } = cd;
+  const inherited = inheritedCombos(cd, byNode, MAX_INSTANCES - before);
+  if ('tooMany' in inherited) return { problem: tooMany(decl, inherited.tooMany, before) };
+  const wrongAxis = axisProblem(decl, own, inherited);
+  if (wrongAxis) return { problem: wrongAxis };
+  const pointsOf = joinOwnPoints(own, inherited);
+  let count = 0;
+  for (const combo of inherited.combos) count += pointsOf(combo).length;
+  if (before + count > MAX_INSTANCES) return { problem: tooMany(decl, count, before) };
+  // Each instance's key holds every gathered key: a sweep gathering a sweep is bounded too.
+  const gathered = gatheredItems(cd, byNode);
+  const perInstanceItems = [...gathered.values()].reduce((n, items) => n + items.length, 0);
+  if (gatheredSoFar + count * perInstanceItems > MAX_GATHERED) {
+    return {
+      problem: decl.file.at(
+        decl.path,
+        `node '${decl.nodeId}' would gather ${formatCount(perInstanceItems)} results into each of its ${formatCount(count)} instances, more than the ${formatCount(MAX_GATHERED)} gathered results a pipeline may have`,
+        'key',
+      ),
+    };
+  }
+  const sweptBy = new Map(inherited.sweptBy);
+  for (const axis of own.axes) sweptBy.set(axis, decl.nodeId);
+  const group = decl.repeat?.group;
+  if (group) sweptBy.set(LEVEL_AXIS, group.id);
+  return { combos: inherited.combos, pointsOf, sweptBy, gathered, perInstanceItems };
+}
+
+/** A sweep axis the node may not have: its repeat group's level, or one an input already sweeps. */
+function axisProblem(decl: NodeDecl, own: Sweep, inherited: Inherited): Diagnostic | undefined {
+  const sweepAt = (axis: string): YamlPath => (decl.raw.matrix ? [...decl.path, 'matrix', axis] : [...decl.path, 'foreach']);
+  const group = decl.repeat?.group;
+  if (group && own.axes.includes(LEVEL_AXIS)) {
+    return decl.file.at(sweepAt(LEVEL_AXIS), `sweep axis '${LEVEL_AXIS}' is the level of repeat group '${group.localId}'; name it differently`, 'key');
+  }
+  const levelFrom = group ? inherited.sweptBy.get(LEVEL_AXIS) : undefined;
+  if (levelFrom !== undefined) {
+    return decl.file.at(decl.path, `node '${decl.nodeId}' of repeat group '${group!.localId}' reads '${levelFrom}', whose instances have a '${LEVEL_AXIS}' axis of their own: a node follows one repeat group's levels`, 'key');
+  }
+  // An axis this node swept at an earlier level comes back through `prev`: it is joined, not a clash.
+  const clash = own.axes.map((axis) => ({ axis, from: inherited.sweptBy.get(axis) })).find((c) => c.from && c.from !== decl.nodeId);
+  if (clash) {
+    const rename = clash.axis === 'item' && decl.raw.foreach !== undefined ? ' (use matrix: { NAME: [...] } to name this axis)' : '';
+    return decl.file.at(sweepAt(clash.axis), `sweep axis '${clash.axis}' is already swept by upstream node '${clash.from}'; name it differently${rename}`, 'key');
+  }
+  return undefined;
+}
+
+/**
+ * The node's own points, by their values on the axes it shares with its inputs (an axis it swept at
+ * an earlier level): each combination meets only the points it agrees with, counted before any is made.
+ */
+function joinOwnPoints(own: Sweep, inherited: Inherited): (combo: Combo) => Sweep['points'] {
+  const joined = own.axes.filter((axis) => inherited.sweptBy.has(axis));
+  const pointsBy = new Map<string, Sweep['points']>();
+  for (const point of own.points) {
+    const id = JSON.stringify(joined.map((a) => point.coords[a]));
+    const list = pointsBy.get(id);
+    if (list) list.push(point);
+    else pointsBy.set(id, [point]);
+  }
+  return (combo: Combo) => pointsBy.get(JSON.stringify(joined.map((a) => combo.coords[a]))) ?? [];
+}
+
+/** The instances a plan gives, and each one's problems (one without an instance where it has any). */
+function makeInstances(
+  cd: ConnectedDecl,
+  plan: InstancePlan,
+  defaults: KindDefaults,
+): { made: Instance[]; perInstance: { id: string; problems: Diagnostic[] }[] } {
+  const { decl } = cd;
+  const made: Instance[] = [];
+  const perInstance: { id: string; problems: Diagnostic[] }[] = [];
+  for (const combo of plan.combos) {
+    for (const point of plan.pointsOf(combo)) {
+      const coords = { ...combo.coords, ...point.coords, ...(decl.repeat ? { [LEVEL_AXIS]: decl.repeat.level } : {}) };
+      const item = point.item !== undefined ? point.item : Object.keys(coords).length > 0 ? coords : undefined;
+      const result = makeInstance(cd, coords, item, combo, plan.sweptBy, plan.gathered, defaults);
+      perInstance.push({ id: instanceId(decl.nodeId, coords), problems: result.problems });
+      if (result.instance) made.push(result.instance);
+    }
+  }
+  return { made, perInstance };
 }
 
 type GatheredItems = Extract<Binding, { gather: true }>['items'];
@@ -299,87 +341,96 @@ interface Sweep {
 
 function ownSweep(decl: NodeDecl, problems: Diagnostic[]): Sweep | undefined {
   const { foreach, matrix } = decl.raw;
-  const base: YamlPath = decl.path;
   if (foreach !== undefined && matrix !== undefined) {
-    problems.push(decl.file.at([...base, 'matrix'], 'a node sweeps with foreach or matrix, not both', 'key'));
+    problems.push(decl.file.at([...decl.path, 'matrix'], 'a node sweeps with foreach or matrix, not both', 'key'));
     return undefined;
   }
-  const resolve = (value: unknown, at: YamlPath): unknown => {
-    const found: InterpolationProblem[] = [];
-    const out = interpolate(value, scopeOf(decl), at, found);
-    for (const p of found) problems.push(decl.file.at(p.path, p.message));
-    return found.length > 0 ? undefined : out;
-  };
-  const list = (value: unknown, at: YamlPath, what: string): unknown[] | undefined => {
-    if (!Array.isArray(value)) {
-      problems.push(decl.file.at(at, `${what} must be a list, got ${describe(value)}`));
-      return undefined;
-    }
-    if (value.length === 0) {
-      problems.push(decl.file.at(at, `${what} is an empty list: the node would have no instances`));
-      return undefined;
-    }
-    const wrong = unkeyableAt(value, at);
-    if (wrong) {
-      problems.push(decl.file.at(wrong.path, `${what} value ${wrong.message}`));
-      return undefined;
-    }
-    const seen = new Set<string>();
-    for (const v of value) {
-      const id = JSON.stringify(v);
-      if (seen.has(id)) {
-        problems.push(decl.file.at(at, `${what} lists ${id} twice: two instances would be one`));
-        return undefined;
-      }
-      seen.add(id);
-    }
-    return value;
-  };
-  if (foreach !== undefined) {
-    const at = [...base, 'foreach'];
-    const items = list(resolve(foreach, at), at, 'foreach');
-    if (!items) return undefined;
-    if (items.every(isScalar)) return { axes: ['item'], points: items.map((v) => ({ coords: { item: v }, item: v })) };
-    if (items.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isScalar))) {
-      const maps = items as Record<string, Scalar>[];
-      const axes = Object.keys(maps[0]!).sort();
-      // Every instance of a node has the same axes: that is what downstream nodes join on.
-      const odd = maps.findIndex((m) => Object.keys(m).sort().join() !== axes.join());
-      if (odd >= 0) {
-        problems.push(decl.file.at([...at, odd], `foreach maps must all have the same keys (${axes.join(', ')})`));
-        return undefined;
-      }
-      return { axes, points: maps.map((m) => ({ coords: m })) };
-    }
-    problems.push(decl.file.at(at, 'foreach items must all be scalars, or all maps of scalars'));
-    return undefined;
-  }
-  if (matrix !== undefined) {
-    const axes: [string, Scalar[]][] = [];
-    for (const [axis, raw] of Object.entries(matrix)) {
-      const at = [...base, 'matrix', axis];
-      const values = list(resolve(raw, at), at, `matrix axis '${axis}'`);
-      if (!values) return undefined;
-      if (!values.every(isScalar)) {
-        problems.push(decl.file.at(at, `matrix axis '${axis}' must list numbers, strings or booleans`));
-        return undefined;
-      }
-      axes.push([axis, values]);
-    }
-    // The product's size first: a matrix of a million combinations is refused before any is made.
-    const size = axes.reduce((n, [, values]) => n * values.length, 1);
-    if (size > MAX_INSTANCES) {
-      const factors = axes.map(([axis, values]) => `${values.length} ${axis}`).join(' × ');
-      problems.push(
-        decl.file.at([...base, 'matrix'], `matrix of node '${decl.nodeId}' has ${formatCount(size)} combinations (${factors}), more than the ${formatCount(MAX_INSTANCES)} instances a pipeline may have`, 'key'),
-      );
-      return undefined;
-    }
-    let points: { coords: Coordinates }[] = [{ coords: {} }];
-    for (const [axis, values] of axes) points = points.flatMap((p) => values.map((v) => ({ coords: { ...p.coords, [axis]: v } })));
-    return { axes: axes.map(([axis]) => axis), points };
-  }
+  if (foreach !== undefined) return foreachSweep(decl, foreach, problems);
+  if (matrix !== undefined) return matrixSweep(decl, matrix, problems);
   return { axes: [], points: [{ coords: {} }] };
+}
+
+/** `foreach:` a list of scalars (the axis `item`), or of maps of scalars (an axis per key). */
+function foreachSweep(decl: NodeDecl, foreach: unknown, problems: Diagnostic[]): Sweep | undefined {
+  const at = [...decl.path, 'foreach'];
+  const items = sweepList(decl, resolveSweep(decl, foreach, at, problems), at, 'foreach', problems);
+  if (!items) return undefined;
+  if (items.every(isScalar)) return { axes: ['item'], points: items.map((v) => ({ coords: { item: v }, item: v })) };
+  if (items.every((v) => v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every(isScalar))) {
+    const maps = items as Record<string, Scalar>[];
+    const axes = Object.keys(maps[0]!).sort();
+    // Every instance of a node has the same axes: that is what downstream nodes join on.
+    const odd = maps.findIndex((m) => Object.keys(m).sort().join() !== axes.join());
+    if (odd >= 0) {
+      problems.push(decl.file.at([...at, odd], `foreach maps must all have the same keys (${axes.join(', ')})`));
+      return undefined;
+    }
+    return { axes, points: maps.map((m) => ({ coords: m })) };
+  }
+  problems.push(decl.file.at(at, 'foreach items must all be scalars, or all maps of scalars'));
+  return undefined;
+}
+
+/** `matrix:` an axis per key, each listing scalars: the product of the axes. */
+function matrixSweep(decl: NodeDecl, matrix: Record<string, unknown>, problems: Diagnostic[]): Sweep | undefined {
+  const axes: [string, Scalar[]][] = [];
+  for (const [axis, raw] of Object.entries(matrix)) {
+    const at = [...decl.path, 'matrix', axis];
+    const values = sweepList(decl, resolveSweep(decl, raw, at, problems), at, `matrix axis '${axis}'`, problems);
+    if (!values) return undefined;
+    if (!values.every(isScalar)) {
+      problems.push(decl.file.at(at, `matrix axis '${axis}' must list numbers, strings or booleans`));
+      return undefined;
+    }
+    axes.push([axis, values]);
+  }
+  // The product's size first: a matrix of a million combinations is refused before any is made.
+  const size = axes.reduce((n, [, values]) => n * values.length, 1);
+  if (size > MAX_INSTANCES) {
+    const factors = axes.map(([axis, values]) => `${values.length} ${axis}`).join(' × ');
+    problems.push(
+      decl.file.at([...decl.path, 'matrix'], `matrix of node '${decl.nodeId}' has ${formatCount(size)} combinations (${factors}), more than the ${formatCount(MAX_INSTANCES)} instances a pipeline may have`, 'key'),
+    );
+    return undefined;
+  }
+  let points: { coords: Coordinates }[] = [{ coords: {} }];
+  for (const [axis, values] of axes) points = points.flatMap((p) => values.map((v) => ({ coords: { ...p.coords, [axis]: v } })));
+  return { axes: axes.map(([axis]) => axis), points };
+}
+
+/** A sweep's written values with params substituted; undefined (reported) when substitution fails. */
+function resolveSweep(decl: NodeDecl, value: unknown, at: YamlPath, problems: Diagnostic[]): unknown {
+  const found: InterpolationProblem[] = [];
+  const out = interpolate(value, scopeOf(decl), at, found);
+  for (const p of found) problems.push(decl.file.at(p.path, p.message));
+  return found.length > 0 ? undefined : out;
+}
+
+/** The values a sweep lists: a non-empty list of distinct values a key can hold, or undefined (reported). */
+function sweepList(decl: NodeDecl, value: unknown, at: YamlPath, what: string, problems: Diagnostic[]): unknown[] | undefined {
+  if (!Array.isArray(value)) {
+    problems.push(decl.file.at(at, `${what} must be a list, got ${describe(value)}`));
+    return undefined;
+  }
+  if (value.length === 0) {
+    problems.push(decl.file.at(at, `${what} is an empty list: the node would have no instances`));
+    return undefined;
+  }
+  const wrong = unkeyableAt(value, at);
+  if (wrong) {
+    problems.push(decl.file.at(wrong.path, `${what} value ${wrong.message}`));
+    return undefined;
+  }
+  const seen = new Set<string>();
+  for (const v of value) {
+    const id = JSON.stringify(v);
+    if (seen.has(id)) {
+      problems.push(decl.file.at(at, `${what} lists ${id} twice: two instances would be one`));
+      return undefined;
+    }
+    seen.add(id);
+  }
+  return value;
 }
 
 function describe(value: unknown): string {
