@@ -60,13 +60,7 @@ export interface ResolvedDataset {
 
 export function analyze(file: string, options: AnalyzeOptions): Analysis {
   const sources = new SourceFiles();
-  const usage: string[] = [];
-  const overrides: ParamOverride[] = [];
-  for (const text of options.set ?? []) {
-    const parsed = parseOverride(text);
-    if (typeof parsed === 'string') usage.push(parsed);
-    else overrides.push(parsed);
-  }
+  const { overrides, usage } = parseOverrides(options.set ?? []);
   const loaded = loadPipeline(file, options.registry, sources, overrides);
   for (const u of loaded.usage) usage.push(u);
   const fail = (problems: readonly Diagnostic[]): Analysis => ({ ok: false, problems: sortDiagnostics(problems), usage, sources });
@@ -80,6 +74,40 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
   for (const p of expandProblems) problems.push(p);
   if (problems.length > 0 || usage.length > 0) return fail(problems);
 
+  const keyed = keyInstances(instances, options, problems);
+  if (problems.length > 0) return fail(problems);
+  return {
+    ok: true,
+    sources,
+    graph: { name: loaded.pipeline.name, file, instances: [...keyed.values()], byId: keyed },
+  };
+}
+
+/** `--set` arguments as overrides, and the usage problems of those that do not parse. */
+function parseOverrides(set: readonly string[]): { overrides: ParamOverride[]; usage: string[] } {
+  const usage: string[] = [];
+  const overrides: ParamOverride[] = [];
+  for (const text of set) {
+    const parsed = parseOverride(text);
+    if (typeof parsed === 'string') usage.push(parsed);
+    else overrides.push(parsed);
+  }
+  return { overrides, usage };
+}
+
+/** What an instance reads from outside the pipeline, made ready for its key and its run. */
+interface ReadInputs {
+  readonly runParams: Record<string, unknown>;
+  readonly keyParams: Record<string, unknown>;
+  readonly data?: string;
+  readonly file?: string;
+}
+
+/**
+ * Keys every instance in dependency order. A problem reading an instance's data or file is pushed to
+ * `problems`, and that instance and everything downstream of it get no key.
+ */
+function keyInstances(instances: readonly Instance[], options: AnalyzeOptions, problems: Diagnostic[]): Map<string, KeyedInstance> {
   const keyed = new Map<string, KeyedInstance>();
   // Sweeps repeat one dataset across thousands of instances: resolve and fingerprint each spec once.
   const datasets = new Map<string, ResolvedDataset>();
@@ -90,64 +118,78 @@ export function analyze(file: string, options: AnalyzeOptions): Analysis {
     return found;
   };
   for (const instance of instances) {
-    let data: string | undefined;
-    let file: string | undefined;
-    const runParams: Record<string, unknown> = { ...instance.params };
-    const keyParams: Record<string, unknown> = { ...instance.params };
-    const baseDir = dirname(instance.decl.file.absolute);
-    const at = (param: string) =>
-      instance.decl.file.at([...instance.decl.path, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
-    const datasetParam = instance.kind.datasetParam;
-    if (datasetParam !== undefined && options.dataset && instance.params[datasetParam] !== undefined) {
-      try {
-        const resolved = prepareDataset(instance.params[datasetParam], baseDir);
-        data = resolved.fingerprint;
-        runParams[datasetParam] = resolved.spec;
-        keyParams[datasetParam] = resolved.keyed;
-      } catch (e) {
-        // Paths in the message as the pipeline wrote them: relative to its file.
-        problems.push({ ...at(datasetParam), message: `dataset: ${(e as Error).message.replaceAll(`${baseDir}${sep}`, '')}` });
-        continue;
-      }
-    }
-    const fileParam = instance.kind.fileParam;
-    const read = fileParam === undefined ? undefined : instance.params[fileParam];
-    if (fileParam !== undefined && typeof read === 'string' && options.fileDigest) {
-      const path = resolve(baseDir, read);
-      try {
-        file = options.fileDigest(path);
-        runParams[fileParam] = path;
-        keyParams[fileParam] = null;
-      } catch (e) {
-        const problem = (e as { problem?: unknown }).problem;
-        problems.push({ ...at(fileParam), message: `cannot read ${read}: ${typeof problem === 'string' ? problem : (e as Error).message}` });
-        continue;
-      }
-    }
+    const read = readInputs(instance, options, prepareDataset, problems);
     // An instance downstream of one whose data could not be read has no key; its problem is reported.
-    if (upstreamIds(instance).some((id) => !keyed.has(id))) continue;
-    const inputs: Record<string, OutputRef | GatheredRef[]> = {};
-    for (const [port, binding] of instance.inputs) {
-      // Gathered values keep their label and coordinates: a figure's legend depends on them.
-      inputs[port] = binding.gather
-        ? binding.items.map((i) => ({ label: i.label, coords: i.coords, key: keyed.get(i.instance)!.key, port: i.port }))
-        : { key: keyed.get(binding.instance)!.key, port: binding.port };
-    }
+    if (!read || upstreamIds(instance).some((id) => !keyed.has(id))) continue;
     const components: KeyComponents = {
       kind: instance.kind.kind,
       version: instance.kind.version,
-      params: keyParams,
-      inputs,
-      ...(data === undefined ? {} : { data }),
-      ...(file === undefined ? {} : { file }),
+      params: read.keyParams,
+      inputs: inputRefs(instance, keyed),
+      ...(read.data === undefined ? {} : { data: read.data }),
+      ...(read.file === undefined ? {} : { file: read.file }),
       ...(instance.salt === undefined ? {} : { salt: instance.salt }),
     };
-    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, runParams });
+    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, runParams: read.runParams });
   }
-  if (problems.length > 0) return fail(problems);
-  return {
-    ok: true,
-    sources,
-    graph: { name: loaded.pipeline.name, file, instances: [...keyed.values()], byId: keyed },
-  };
+  return keyed;
+}
+
+/**
+ * The dataset and the file an instance reads: the dataset resolved and fingerprinted, the file's path
+ * made absolute and digested. Undefined, with the problem pushed, when either cannot be read.
+ */
+function readInputs(
+  instance: Instance,
+  options: AnalyzeOptions,
+  prepareDataset: (spec: unknown, baseDir: string) => ResolvedDataset,
+  problems: Diagnostic[],
+): ReadInputs | undefined {
+  let data: string | undefined;
+  let file: string | undefined;
+  const runParams: Record<string, unknown> = { ...instance.params };
+  const keyParams: Record<string, unknown> = { ...instance.params };
+  const baseDir = dirname(instance.decl.file.absolute);
+  const at = (param: string) =>
+    instance.decl.file.at([...instance.decl.path, ...(instance.decl.raw.with && param in instance.decl.raw.with ? ['with', param] : [])], '');
+  const datasetParam = instance.kind.datasetParam;
+  if (datasetParam !== undefined && options.dataset && instance.params[datasetParam] !== undefined) {
+    try {
+      const resolved = prepareDataset(instance.params[datasetParam], baseDir);
+      data = resolved.fingerprint;
+      runParams[datasetParam] = resolved.spec;
+      keyParams[datasetParam] = resolved.keyed;
+    } catch (e) {
+      // Paths in the message as the pipeline wrote them: relative to its file.
+      problems.push({ ...at(datasetParam), message: `dataset: ${(e as Error).message.replaceAll(`${baseDir}${sep}`, '')}` });
+      return undefined;
+    }
+  }
+  const fileParam = instance.kind.fileParam;
+  const named = fileParam === undefined ? undefined : instance.params[fileParam];
+  if (fileParam !== undefined && typeof named === 'string' && options.fileDigest) {
+    const path = resolve(baseDir, named);
+    try {
+      file = options.fileDigest(path);
+      runParams[fileParam] = path;
+      keyParams[fileParam] = null;
+    } catch (e) {
+      const problem = (e as { problem?: unknown }).problem;
+      problems.push({ ...at(fileParam), message: `cannot read ${named}: ${typeof problem === 'string' ? problem : (e as Error).message}` });
+      return undefined;
+    }
+  }
+  return { runParams, keyParams, ...(data === undefined ? {} : { data }), ...(file === undefined ? {} : { file }) };
+}
+
+/** The keys (and, for gathering ports, labels and coordinates) of what an instance consumes. */
+function inputRefs(instance: Instance, keyed: ReadonlyMap<string, KeyedInstance>): Record<string, OutputRef | GatheredRef[]> {
+  const inputs: Record<string, OutputRef | GatheredRef[]> = {};
+  for (const [port, binding] of instance.inputs) {
+    // Gathered values keep their label and coordinates: a figure's legend depends on them.
+    inputs[port] = binding.gather
+      ? binding.items.map((i) => ({ label: i.label, coords: i.coords, key: keyed.get(i.instance)!.key, port: i.port }))
+      : { key: keyed.get(binding.instance)!.key, port: binding.port };
+  }
+  return inputs;
 }
