@@ -16,7 +16,10 @@ export const bezierFitParams = Type.Object(
     schedule: namesUnion(SCHEDULE_DOCS, { default: 'mode-connectivity', description: 'Learning-rate schedule of the curve fit' }),
     lr: Type.Number({ exclusiveMinimum: 0, default: 0.05, description: 'Base learning rate of the curve fit.' }),
     epochs: Type.Number({ exclusiveMinimum: 0, default: 10, description: 'Training length of the curve fit in epochs.' }),
-    t_seed: Type.Integer({ default: 0, description: 'Seed of the t drawn for each minibatch.' }),
+    t_seed: Type.Integer({
+      default: 0,
+      description: 'Seed of the t drawn for each minibatch (the minibatches follow `data_seed`). In a seed sweep write `t_seed: "${item.seed}"` on the node.',
+    }),
     points: Type.Integer({ minimum: 2, default: 61, description: 'Number of evenly spaced t in [0, 1] to evaluate.' }),
   },
   { additionalProperties: false },

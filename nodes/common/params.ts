@@ -52,7 +52,11 @@ export const trainingParams = {
   lr_gamma: Type.Number({ exclusiveMinimum: 0, default: LR_GAMMA_DEFAULT, description: 'step: factor applied at each milestone.' }),
   warmup_steps: Type.Integer({ minimum: 0, default: 0, description: 'Linear learning-rate warm-up steps.' }),
   label_smoothing: Type.Number({ minimum: 0, maximum: 1, default: 0, description: 'Label smoothing of the cross-entropy.' }),
-  data_seed: Type.Integer({ default: 0, description: 'Seed of the data order, separate from the initialisation seed.' }),
+  data_seed: Type.Integer({
+    default: 0,
+    description:
+      'Seed of the data order (the minibatches of every epoch), separate from the initialisation seed: `init`\'s `seed` does not set it. In a seed sweep write `data_seed: "${item.seed}"` on the node, as torch.manual_seed(seed) would set both.',
+  }),
 } as const;
 
 /** Where a path through weight space is evaluated. */
