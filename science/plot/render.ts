@@ -67,13 +67,21 @@ function loadVega(): Promise<VegaModule> {
   return vegaReady;
 }
 
-/** Renders a Vega-Lite spec (data inlined) to SVG and PNG. */
-export async function renderVegaLite(spec: Readonly<Record<string, unknown>>, opts: { scale?: number } = {}): Promise<Rendered> {
+/** Compiles a Vega-Lite spec, hands its vega view (no renderer: SVG strings only) to `use`, finalizes it. */
+async function withView<T>(spec: Readonly<Record<string, unknown>>, use: (view: InstanceType<VegaModule['View']>) => Promise<T>): Promise<T> {
   const vega = await loadVega();
   const { compile } = await import('vega-lite');
-  const compiled = compile(spec as never).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  const view = new vega.View(vega.parse(compile(spec as never).spec), { renderer: 'none' });
   try {
+    return await use(view);
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Renders a Vega-Lite spec (data inlined) to SVG and PNG. */
+export function renderVegaLite(spec: Readonly<Record<string, unknown>>, opts: { scale?: number } = {}): Promise<Rendered> {
+  return withView(spec, async (view) => {
     const svg = await view.toSVG();
     const { Resvg } = await import('@resvg/resvg-js');
     const png = new Resvg(svg, {
@@ -84,18 +92,105 @@ export async function renderVegaLite(spec: Readonly<Record<string, unknown>>, op
       .render()
       .asPng();
     return { svg, png: new Uint8Array(png) };
-  } finally {
-    view.finalize();
-  }
+  });
 }
+
+/**
+ * The smallest text a figure draws, in SVG pixels. Figures are laid out no wider than the report's
+ * column, so this is also the size the report shows them at.
+ */
+export const MIN_TEXT_PX = 12;
 
 /** The house style of every figure: one font, readable sizes. */
 export const FIGURE_CONFIG = {
   font: FIGURE_FONT,
   view: { stroke: '#ddd' },
-  axis: { labelFontSize: 11, titleFontSize: 12, grid: true, gridColor: '#eee' },
+  axis: { labelFontSize: MIN_TEXT_PX, titleFontSize: 13, grid: true, gridColor: '#eee' },
   // Legend symbols at full strength, whatever the opacity of the bands that share the colour.
-  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 260, symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 },
-  header: { labelFontSize: 12, titleFontSize: 12 },
-  title: { fontSize: 14, anchor: 'start' },
+  legend: { labelFontSize: MIN_TEXT_PX, titleFontSize: 13, labelLimit: 300, symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 },
+  header: { labelFontSize: 13, titleFontSize: 13 },
+  // The figure's title: larger than anything in it and set apart from the panels' titles below it.
+  title: { fontSize: 16, anchor: 'start', offset: 16 },
+  text: { fontSize: MIN_TEXT_PX },
 } as const;
+
+/** The title of one panel of a figure: smaller than the figure's, centred over the panel's plot. */
+export const panelTitle = (text: string) => ({ text, fontSize: 13, anchor: 'middle', frame: 'group', offset: 8 }) as const;
+
+/**
+ * A legend under the plots, in rows of `columns` entries: a legend beside a row of panels would make the
+ * figure wider than the report's column.
+ */
+export const bottomLegend = (columns: number) => ({ orient: 'bottom', direction: 'horizontal', columns, title: null, labelLimit: 300, columnPadding: 24, rowPadding: 6, offset: 16 }) as const;
+
+/**
+ * Ticks for a log axis over [lo, hi]: the powers of ten (with 2 and 5 between them when the range spans
+ * at most two decades), so the labels never crowd and the grid is not a thicket of minor lines.
+ */
+export function logTicks(lo: number, hi: number): number[] {
+  if (!(lo > 0) || !(hi >= lo)) return [];
+  const a = Math.floor(Math.log10(lo));
+  const b = Math.ceil(Math.log10(hi));
+  const steps = b - a <= 2 ? [1, 2, 5] : [1];
+  const out: number[] = [];
+  for (let k = a; k <= b; k++) for (const m of steps) out.push(Number((m * 10 ** k).toPrecision(12)));
+  return out.filter((v) => v <= 10 ** b);
+}
+
+/** One text drawn in a figure: where (SVG pixels, before any scaling), how large, and which part it is. */
+export interface LaidOutText {
+  readonly text: string;
+  /** Vega's role of the mark: `title-text`, `axis-label`, `axis-title`, `legend-label`, `column-header`... */
+  readonly role: string;
+  readonly fontSize: number;
+  readonly x1: number;
+  readonly y1: number;
+  readonly x2: number;
+  readonly y2: number;
+}
+
+interface SceneNode {
+  readonly marktype?: string;
+  readonly role?: string;
+  readonly items?: readonly SceneNode[];
+  readonly x?: number;
+  readonly y?: number;
+  readonly text?: unknown;
+  readonly fontSize?: number;
+  readonly opacity?: number;
+  readonly bounds?: { x1: number; y1: number; x2: number; y2: number };
+}
+
+/**
+ * The layout of a figure as vega lays it out for the SVG: the SVG's size and every non-empty text with
+ * its box in SVG pixels. What tests check figures against (titles apart, text large enough at the width
+ * the report shows the figure).
+ */
+export function layoutVegaLite(spec: Readonly<Record<string, unknown>>): Promise<{ width: number; height: number; texts: LaidOutText[] }> {
+  return withView(spec, async (view) => {
+    const svg = await view.toSVG();
+    const size = /<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"/.exec(svg);
+    if (!size) throw new Error('layoutVegaLite: the SVG has no width and height');
+    const texts: LaidOutText[] = [];
+    // Item bounds are in the coordinates of the enclosing group; groups add their x, y.
+    const walk = (node: SceneNode, dx: number, dy: number, role: string): void => {
+      const here = node.role ?? role;
+      for (const item of node.items ?? []) {
+        // Labels vega hid to avoid overlaps are drawn with opacity 0.
+        const visible = item.opacity !== 0;
+        if (node.marktype === 'text' && visible && item.bounds && item.text != null && String(item.text).trim() !== '') {
+          const b = item.bounds;
+          // 11: vega's font size for a text that sets none.
+          texts.push({ text: String(item.text), role: here, fontSize: item.fontSize ?? 11, x1: b.x1 + dx, y1: b.y1 + dy, x2: b.x2 + dx, y2: b.y2 + dy });
+        }
+        if (node.marktype === 'group') walk(item, dx + (item.x ?? 0), dy + (item.y ?? 0), here);
+        else if (item.items) walk(item, dx, dy, here);
+      }
+    };
+    const root = (view.scenegraph() as unknown as { root: SceneNode }).root;
+    // The SVG draws the root group translated by the view's origin (padding and what sticks out left and up).
+    const [ox, oy] = (view as unknown as { origin(): [number, number] }).origin();
+    walk({ marktype: 'group', items: [root] }, ox, oy, '');
+    return { width: Number(size[1]), height: Number(size[2]), texts };
+  });
+}

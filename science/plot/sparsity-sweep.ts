@@ -5,8 +5,8 @@
  */
 import type { GatheredValue } from '../../base/values.js';
 import type { Metrics } from '../../base/values.js';
-import { FIGURE_CONFIG } from './render.js';
-import { aggregate, seriesName, type Sample } from './series.js';
+import { FIGURE_CONFIG, panelTitle } from './render.js';
+import { aggregate, seriesName, type Aggregate, type Sample } from './series.js';
 
 export interface SweepOptions {
   readonly title: string;
@@ -39,12 +39,24 @@ export function sparsitySweepSpec(series: readonly GatheredValue<Metrics>[], opt
   const rows = panels.flatMap(({ metric }) => aggregate(samples.filter((s) => s.metric === metric)).map((a) => ({ ...a, metric })));
   const flat = panels.flatMap(({ metric }) => aggregate(baselines.filter((s) => s.metric === metric)).map((a) => ({ ...a, metric })));
   if (rows.length === 0) throw new Error(`sparsity-sweep: no gathered metrics have the x coordinate '${opts.x}' and ${panels.map((p) => p.metric).join(' / ')}`);
+  return { spec: sparsitySweepLayout({ rows, baselines: flat }, opts), data: { rows, baselines: flat } };
+}
+
+/** What the figure draws: per metric, the mean and band of each method, and the baselines without x. */
+export interface SweepRows {
+  readonly rows: readonly (Aggregate & { metric: string })[];
+  readonly baselines: readonly (Aggregate & { metric: string })[];
+}
+
+/** The Vega-Lite spec of the figure from its rows (data inlined). */
+export function sparsitySweepLayout({ rows, baselines: flat }: SweepRows, opts: SweepOptions): Record<string, unknown> {
+  const panels = PANELS(opts.split);
   const color = { field: 'series', type: 'nominal', title: null };
   const bandColor = color;
   const panel = ({ metric, title }: { metric: string; title: string }) => ({
-    width: 320,
+    width: 300,
     height: 240,
-    title,
+    title: panelTitle(title),
     layer: [
       ...(flat.some((r) => r.metric === metric)
         ? [
@@ -60,7 +72,8 @@ export function sparsitySweepSpec(series: readonly GatheredValue<Metrics>[], opt
             mark: { type: 'line', point: true },
             encoding: {
               x: { field: 'x', type: 'quantitative', title: opts.x === 's' ? 'sparsity' : opts.x, scale: { zero: false } },
-              y: { field: 'mean', type: 'quantitative', title: title, scale: { zero: false } },
+              // Flush labels: the top one would stick up into the panel's title, higher on one panel than another.
+              y: { field: 'mean', type: 'quantitative', title: title, scale: { zero: false }, axis: { labelFlush: true } },
               color,
               tooltip: [{ field: 'series' }, { field: 'x' }, { field: 'mean', format: '.4f' }, { field: 'min', format: '.4f' }, { field: 'max', format: '.4f' }, { field: 'n' }],
             },
@@ -69,12 +82,12 @@ export function sparsitySweepSpec(series: readonly GatheredValue<Metrics>[], opt
       },
     ],
   });
-  const spec = {
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...(opts.title ? { title: opts.title } : {}),
     config: FIGURE_CONFIG,
     hconcat: panels.map(panel),
+    spacing: 32,
     resolve: { scale: { color: 'shared' } },
   };
-  return { spec, data: { rows, baselines: flat } };
 }

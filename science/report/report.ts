@@ -89,6 +89,12 @@ export function reportMarkdown(view: ReportView): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * The width of the HTML report's column in CSS pixels: a figure wider than this is shown scaled down
+ * (its SVG has max-width 100%), so figures are laid out to fit it.
+ */
+export const REPORT_COLUMN_PX = 1200;
+
 /** The report as one self-contained HTML page, figures inline. */
 export function reportHtml(view: ReportView): string {
   const { figures: loaded, missing, notCached, when } = view;
@@ -117,6 +123,6 @@ export function reportHtml(view: ReportView): string {
   parts.push('<h2>Figures</h2>');
   for (const { id, figure } of loaded) parts.push(`<figure><figcaption>${e(figure.title || id)}</figcaption>${figure.svg}</figure>`);
   const style =
-    'body{font-family:"DejaVu Sans",sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:14px}td.num{text-align:right;font-variant-numeric:tabular-nums}.supported{color:#1a7f37}.not-supported{color:#b42318}.partly-supported{color:#b26b00}.warn{background:#fff4e5;padding:.5em}figure{margin:2em 0;overflow-x:auto}figure svg{max-width:100%;height:auto}figcaption{font-weight:bold;margin-bottom:.5em}';
+    `body{font-family:"DejaVu Sans",sans-serif;max-width:${REPORT_COLUMN_PX}px;margin:2em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;font-size:14px}td.num{text-align:right;font-variant-numeric:tabular-nums}.supported{color:#1a7f37}.not-supported{color:#b42318}.partly-supported{color:#b26b00}.warn{background:#fff4e5;padding:.5em}figure{margin:2em 0;overflow-x:auto}figure svg{max-width:100%;height:auto}figcaption{font-weight:bold;margin-bottom:.5em}`;
   return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>${e(view.name)}: report</title><style>${style}</style></head><body>\n${parts.join('\n')}\n</body></html>\n`;
 }
