@@ -78,3 +78,14 @@ export type TrainingParams = Static<typeof TrainingParams>;
 /** Where a checkpoint or a path is evaluated. */
 export const EvaluationParams = Type.Object({ ...evaluationParams });
 export type EvaluationParams = Static<typeof EvaluationParams>;
+
+/**
+ * Continuing a run at its input's step (the step a checkpoint carries): instability analysis branches a
+ * run at step k with it, and IMP rewinding retrains a level from step k with it. What continues and what
+ * restarts is `continueFromCheckpointStep` of science/nn/train.ts.
+ */
+export const continueFromStepParam = Type.Boolean({
+  default: false,
+  description:
+    "Start at the input checkpoint's step k (a `snapshot` of a run with the same length, data order and schedule, or that snapshot rewound under a mask) and train only the remaining steps k+1..end: the weights, the data order and the learning-rate schedule continue from k, momentum starts from zero (as open_lth's rewinding does). Instability analysis branches a run at step k this way; IMP with rewinding retrains each level from step k this way.",
+});

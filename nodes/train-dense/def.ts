@@ -1,7 +1,7 @@
 /** `train-dense`: the dense baseline, trained from an initialisation with SGD. */
 import { Type } from '@sinclair/typebox';
 import { defineNode } from '../../engine/node-def.js';
-import { trainingParams } from '../common/params.js';
+import { continueFromStepParam, trainingParams } from '../common/params.js';
 
 export const trainDenseParams = Type.Object(
   {
@@ -11,11 +11,7 @@ export const trainDenseParams = Type.Object(
       default: 0,
       description: 'Step whose weights the `snapshot` output keeps (late resetting; the trunk of an instability analysis).',
     }),
-    continue_from_step: Type.Boolean({
-      default: false,
-      description:
-        "Start at the input checkpoint's step (a `snapshot` of a run with the same length) and continue its data order and learning-rate schedule, momentum from zero: how instability analysis branches a run at step k.",
-    }),
+    continue_from_step: continueFromStepParam,
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { defineNode } from '../../engine/node-def.js';
 import { SPARSE_METHOD_DOCS } from '../../science/nn/names.js';
-import { namesUnion, trainingParams } from '../common/params.js';
+import { continueFromStepParam, namesUnion, trainingParams } from '../common/params.js';
 
 export const trainSparseParams = Type.Object(
   {
@@ -18,6 +18,7 @@ export const trainSparseParams = Type.Object(
     end_fraction: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 0.75, description: 'set / rigl: stop updating the mask at this fraction of training.' }),
     mask_seed: Type.Integer({ default: 0, description: 'set: seed of the random regrowth.' }),
     exclude: Type.Array(Type.String(), { default: [], description: 'set / rigl: weight tensors whose mask never changes.' }),
+    continue_from_step: continueFromStepParam,
   },
   { additionalProperties: false },
 );

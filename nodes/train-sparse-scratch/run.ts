@@ -1,4 +1,7 @@
-/** The science of `train-sparse-scratch`: the training loop with a fixed mask or a drop-and-grow hook. */
+/**
+ * The science of `train-sparse-scratch`: the training loop with a fixed mask or a drop-and-grow hook,
+ * from step 0 or (`continue_from_step`) from the step the input checkpoint carries.
+ */
 import { dynamicSparseHook } from '../../science/nn/dynamic-sparse.js';
 import { denseMasks } from '../../science/nn/init.js';
 import { resumableTraining } from '../../science/nn/resumable.js';
@@ -25,7 +28,13 @@ export async function runTrainSparse(
     params.method === 'static'
       ? undefined
       : dynamicSparseHook({ method: params.method, delta: params.delta, dropFraction: params.drop_fraction, endFraction: params.end_fraction, seed: params.mask_seed, names });
-  const result = await train(start, { ...trainOptionsOf(params, data), ...(hook ? { onStep: hook.onStep } : {}), ...(await resumableTraining(ctx)) });
+  const result = await train(start, {
+    ...trainOptionsOf(params, data),
+    // IMP with rewinding: a checkpoint rewound to step k trains steps k+1..end only.
+    continueFromCheckpointStep: params.continue_from_step,
+    ...(hook ? { onStep: hook.onStep } : {}),
+    ...(await resumableTraining(ctx)),
+  });
   const extra: Record<string, number> = hook ? { mask_updates: hook.updates.length, connections_moved: hook.updates.reduce((a, u) => a + u.moved, 0) } : {};
   const metrics = trainingMetrics(result, checkpointMetrics(result.checkpoint, data), started, extra);
   return { checkpoint: result.checkpoint, mask: { model: start.model, masks: result.checkpoint.masks }, metrics };

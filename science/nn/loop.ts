@@ -6,7 +6,9 @@
  *
  * Data order comes from the data-order seed alone: the sample stream is the concatenation of per-epoch
  * permutations, so step s reads samples [s*B, (s+1)*B) of that stream and `epochs: E` means
- * ceil(E*n/B) steps (rigl's 25 MNIST epochs at batch 128 = 11,719 steps).
+ * ceil(E*n/B) steps (rigl's 25 MNIST epochs at batch 128 = 11,719 steps). Batch and learning rate are
+ * functions of the step alone, so a run that starts at step k (resumed after a kill, or continued from a
+ * checkpoint's step: a branch, a rewound IMP level) reads from step k+1 on what a run from step 0 reads.
  */
 import type { Metrics } from '../../base/values.js';
 import type { Dataset, Split } from '../data/load.js';

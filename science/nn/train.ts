@@ -64,9 +64,15 @@ export interface TrainOptions extends SgdOptionsOf<TrainState> {
   /** Completed-step counts at which to return a snapshot (0 = the starting weights). */
   readonly snapshotSteps?: readonly number[];
   /**
-   * Start at the starting checkpoint's step (a snapshot of a longer run) instead of step 0: the data
-   * order and the learning-rate schedule continue from there, momentum starts at zero. Instability
-   * analysis branches a run this way.
+   * Start at the starting checkpoint's step k (a snapshot of a run of the same length, data order and
+   * schedule) instead of step 0 and train steps k+1..total only: the weights are the checkpoint's, step
+   * k+1 reads the batch and the learning rate the uninterrupted run reads there, and momentum starts at
+   * zero. That is rewinding as open_lth implements it (training/train.py: every call builds a new
+   * optimizer, steps the lr schedule `start_step` times and skips the data loader to `start_step`; an
+   * optimizer state is restored only from the level's own checkpoint, when that run resumes), so with
+   * plain SGD (momentum 0, no state) a continued run ends bit-identical to the uninterrupted one.
+   * Instability analysis branches a run this way; IMP with rewinding retrains each level this way. A
+   * step-0 checkpoint trains exactly as without this option.
    */
   readonly continueFromCheckpointStep?: boolean;
   /** Width of a loss-curve window in steps (default 50). */

@@ -1,7 +1,8 @@
 /**
  * pipelines/imp.yaml end to end through the CLI, shrunk by --set to a synthetic dataset and two steps
  * per training: every level prunes to 1 - 0.8^L of the prunable weights (fc3.weight kept dense) and
- * retrains with that mask, and raising the level count runs only the new level's nodes.
+ * retrains with that mask from the rewind step to the end, and raising the level count runs only the new
+ * level's nodes.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,12 +11,14 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../cache/lmdb-store.js';
 import { prunedCount } from '../../science/nn/pruning.js';
-import type { Checkpoint, Mask } from '../../base/values.js';
+import type { Checkpoint, Mask, Metrics } from '../../base/values.js';
 import { cli, graphOf, tempDir, writePipeline } from '../exec/helpers.js';
 
 const shipped = readFileSync(fileURLToPath(new URL('../../../pipelines/imp.yaml', import.meta.url)), 'utf8');
 // imp.yaml trains with plain SGD, as open_lth does: momentum 0.
 assert.match(shipped, /\n {4}momentum: 0\n/);
+// Each level resumes the dense run at the rewind step (open_lth's rewinding), not a fresh full run.
+assert.match(shipped, /with: \{ method: static, continue_from_step: true \}/);
 const file = writePipeline(tempDir(), 'imp.yaml', shipped);
 const SMALL = [
   '--set',
@@ -67,6 +70,13 @@ test('imp.yaml: level L prunes to 1 - 0.8^L and retrains on that mask; raising t
       for (let i = 0; i < w.length; i += 97) assert.equal(w[i], m[i] ? snapshot.tensors['fc1.weight']!.data[i] : 0);
       const trained = await load<Checkpoint>(`imp/train[level=${level},seed=0]`, 'checkpoint');
       assert.deepEqual(trained.masks!['fc2.weight']!.data, mask.masks['fc2.weight']!.data);
+      // Rewound to step 1 of the 2-step run, the level trains step 2 alone and ends at step 2: its mean
+      // training loss is that one step's loss.
+      assert.equal(rewound.step, 1);
+      assert.equal(trained.step, 2);
+      const metrics = await load<Metrics>(`imp/train[level=${level},seed=0]`, 'metrics');
+      assert.equal(metrics.values['steps'], 2);
+      assert.equal(metrics.values['train_loss_running_mean'], metrics.values['last_batch_loss']);
       const t = trained.tensors['fc2.weight']!.data;
       const tm = trained.masks!['fc2.weight']!.data;
       for (let i = 0; i < t.length; i++) if (tm[i] === 0) assert.equal(t[i], 0);
