@@ -209,7 +209,7 @@ test('gradual pruning through train: each pruning step reaches prunedCount(s_t, 
     weightDecay: 1e-4,
     dataSeed: 2,
     onStep: (ctx) => {
-      // What nodes/prune.run.ts does.
+      // What nodes/prune/run.ts does.
       if (isPruningStep(ctx.step, schedule)) {
         ctx.setMasks(magnitudeMasks(ctx.weights(), ctx.masks(), { scope: 'layerwise', names, sparsity: scheduledSparsity(ctx.step, schedule) }));
         seen.push(ctx.step);
