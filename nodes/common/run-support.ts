@@ -1,5 +1,5 @@
 /**
- * What the kinds' implementations share (imported only by `nodes/*/run.ts`, which load the numerical layer):
+ * What the kinds' implementations share (imported only by the kinds' `run.ts` files, which load the numerical layer):
  * the one adapter from a kind's training parameters to the training loop's options, data loading with
  * the fingerprint analysis computed, and the metrics every trained checkpoint reports.
  */

@@ -52,6 +52,9 @@ export interface SweepRows {
 export function sparsitySweepLayout({ rows, baselines: flat }: SweepRows, opts: SweepOptions): Record<string, unknown> {
   const panels = PANELS(opts.split);
   const color = { field: 'series', type: 'nominal', title: null };
+  // A whole-number axis (repeat levels) is labelled at its levels: 1, 2, 3, not 1.2, 1.4, ...
+  const xs = [...new Set(rows.map((r) => r.x))].sort((a, b) => a - b);
+  const xAxis = xs.length > 0 && xs.every(Number.isInteger) ? { axis: { values: xs, format: 'd' } } : {};
   const bandColor = color;
   const panel = ({ metric, title }: { metric: string; title: string }) => ({
     width: 300,
@@ -71,7 +74,7 @@ export function sparsitySweepLayout({ rows, baselines: flat }: SweepRows, opts: 
           {
             mark: { type: 'line', point: true },
             encoding: {
-              x: { field: 'x', type: 'quantitative', title: opts.x === 's' ? 'sparsity' : opts.x, scale: { zero: false } },
+              x: { field: 'x', type: 'quantitative', title: opts.x === 's' ? 'sparsity' : opts.x, scale: { zero: false }, ...xAxis },
               // Flush labels: the top one would stick up into the panel's title, higher on one panel than another.
               y: { field: 'mean', type: 'quantitative', title: title, scale: { zero: false }, axis: { labelFlush: true } },
               color,
