@@ -24,7 +24,7 @@ export const figureInputs = {
 
 export const figure = defineNode({
   kind: 'figure',
-  version: 2,
+  version: 3,
   description:
     "Draws one of the paper's figures from gathered results: accuracy/loss against sparsity, loss along paths, or the barrier and claims table. Rendered to SVG and PNG on the server with Vega-Lite; the spec is kept with it.",
   params: figureParams,

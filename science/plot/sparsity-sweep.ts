@@ -54,7 +54,7 @@ export function sparsitySweepLayout({ rows, baselines: flat }: SweepRows, opts: 
   const color = { field: 'series', type: 'nominal', title: null };
   // A whole-number axis (repeat levels) is labelled at its levels: 1, 2, 3, not 1.2, 1.4, ...
   const xs = [...new Set(rows.map((r) => r.x))].sort((a, b) => a - b);
-  const xAxis = xs.length > 0 && xs.every(Number.isInteger) ? { axis: { values: xs, format: 'd' } } : {};
+  const xAxis = xs.length > 0 && xs.every(Number.isInteger) ? { axis: { values: xs, format: '.0f', labelOverlap: false } } : {};
   const bandColor = color;
   const panel = ({ metric, title }: { metric: string; title: string }) => ({
     width: 300,
@@ -70,7 +70,7 @@ export function sparsitySweepLayout({ rows, baselines: flat }: SweepRows, opts: 
       {
         data: { values: rows.filter((r) => r.metric === metric) },
         layer: [
-          { mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'x', type: 'quantitative' }, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: bandColor } },
+          { mark: { type: 'area', opacity: 0.18 }, encoding: { x: { field: 'x', type: 'quantitative', ...xAxis }, y: { field: 'min', type: 'quantitative' }, y2: { field: 'max' }, color: bandColor } },
           {
             mark: { type: 'line', point: true },
             encoding: {

@@ -174,3 +174,15 @@ for (const file of readdirSync(committed).filter((f) => f.endsWith('.vl.json')))
     await checkLayout(file, spec, typeof title === 'string' ? title : (title as { text: string }).text);
   });
 }
+
+test('sparsity-sweep over repeat levels labels each level once, as a whole number', async () => {
+  const series: GatheredValue<Metrics>[] = [{ label: 'dense', coords: { seed: 0 }, value: { values: { test_accuracy: 0.976, train_loss: 0.046 } } }];
+  for (const level of [1, 2, 3]) {
+    for (const seed of [0, 1]) series.push({ label: 'imp', coords: { level, seed }, value: { values: { test_accuracy: 0.977 + 0.001 * level, train_loss: 0.045 - 0.003 * level } } });
+  }
+  const { texts } = await layoutVegaLite(plotSpec('sparsity-sweep', series, { title: 'IMP', split: 'train', x: 'level' }).spec);
+  const labels = texts.map((t) => t.text).filter((t) => /^\d+(\.\d+)?$/.test(t) && Number(t) >= 1 && Number(t) <= 3);
+  // Two panels, each with an x axis labelled 1, 2, 3 (and no 1.2, 1.4, ...).
+  assert.deepEqual(labels.filter((t) => ['1', '2', '3'].includes(t)).sort(), ['1', '1', '2', '2', '3', '3']);
+  assert.deepEqual(labels.filter((t) => t.includes('.')), []);
+});
