@@ -64,6 +64,22 @@ export interface RunContext<P, I> {
   readonly datasetFingerprint?: string;
 }
 
+/**
+ * What analysis knows about a node's data before anything runs, from the data layer's hook (absent
+ * when analysis runs without one, or the node reads no dataset).
+ */
+export interface DataFacts {
+  /** Samples in the training split the node reads (after `trainSize`). */
+  readonly trainSize?: number;
+}
+
+/** A parameter value that cannot work, found before the node runs. */
+export interface ParamProblem {
+  /** The parameter it is about: analysis reports it where that parameter's value was written. */
+  readonly param: string;
+  readonly message: string;
+}
+
 export interface NodeDefinition<
   P extends TObject = TObject,
   I extends Record<string, InputPortSpec> = Record<string, InputPortSpec>,
@@ -94,6 +110,12 @@ export interface NodeDefinition<
    * gets the absolute path; the key gets the file's sha256 instead of the path.
    */
   readonly fileParam?: keyof Static<P> & string;
+  /**
+   * Problems the parameters have together (a schedule that cannot fit in the run), beyond what the
+   * schema says of each alone; analysis calls it for every instance once its data is keyed, and a
+   * problem stops the pipeline before anything runs. Must not need a tensor backend.
+   */
+  check?(params: Static<P>, facts: DataFacts): readonly ParamProblem[];
   /** The seed the node uses, recorded in provenance. */
   seed?(params: Static<P>): number | undefined;
   /** Absent while the kind's science is not built yet: such a node validates and plans but cannot run. */

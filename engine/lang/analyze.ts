@@ -6,10 +6,11 @@ import { dirname, resolve, sep } from 'node:path';
 import type { NodeKey } from '../../base/brand.js';
 import { canonicalJson } from '../../base/canonical-json.js';
 import { nodeKey, type GatheredRef, type KeyComponents, type OutputRef } from '../keys.js';
+import type { DataFacts } from '../node-def.js';
 import type { KindRegistry } from '../registry.js';
 import { connect } from './connect.js';
 import { SourceFiles, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { expand, upstreamIds, type Instance } from './expand.js';
+import { expand, mergeInstanceProblems, upstreamIds, type Instance } from './expand.js';
 import { loadPipeline } from './load.js';
 import { parseOverride, type ParamOverride } from './params.js';
 
@@ -43,7 +44,7 @@ export interface AnalyzeOptions {
   /**
    * Resolves a dataset spec a node reads (relative paths against `baseDir`, defaults filled in) and
    * fingerprints its content; throws when the dataset cannot be read. Without it, specs are hashed as
-   * written (analysis tests that must not read data).
+   * written (analysis tests that must not read data), and kinds' checks get no facts about the data.
    */
   readonly dataset?: (spec: unknown, baseDir: string) => ResolvedDataset;
   /** sha256 of a file a node reads; throws when it cannot be read. */
@@ -56,6 +57,8 @@ export interface ResolvedDataset {
   /** The spec as hashed: without where the files are, since `fingerprint` covers what they hold. */
   readonly keyed: unknown;
   readonly fingerprint: string;
+  /** What kinds' checks may know about the data (its training-set size). */
+  readonly facts?: DataFacts;
 }
 
 export function analyze(file: string, options: AnalyzeOptions): Analysis {
@@ -101,11 +104,13 @@ interface ReadInputs {
   readonly keyParams: Record<string, unknown>;
   readonly data?: string;
   readonly file?: string;
+  readonly facts: DataFacts;
 }
 
 /**
- * Keys every instance in dependency order. A problem reading an instance's data or file is pushed to
- * `problems`, and that instance and everything downstream of it get no key.
+ * Keys every instance in dependency order. A problem reading an instance's data or file, or one its
+ * kind's check finds in its parameters, is pushed to `problems`, and that instance and everything
+ * downstream of it get no key.
  */
 function keyInstances(instances: readonly Instance[], options: AnalyzeOptions, problems: Diagnostic[]): Map<string, KeyedInstance> {
   const keyed = new Map<string, KeyedInstance>();
@@ -117,10 +122,17 @@ function keyInstances(instances: readonly Instance[], options: AnalyzeOptions, p
     if (!found) datasets.set(id, (found = options.dataset!(spec, baseDir)));
     return found;
   };
+  /** Per node id, each checked instance's problems: a problem every instance of a sweep has is said once. */
+  const checked = new Map<string, { id: string; problems: Diagnostic[] }[]>();
   for (const instance of instances) {
     const read = readInputs(instance, options, prepareDataset, problems);
+    if (!read) continue;
+    const found = checkParams(instance, read.facts);
+    const list = checked.get(instance.nodeId);
+    if (list) list.push({ id: instance.id, problems: found });
+    else checked.set(instance.nodeId, [{ id: instance.id, problems: found }]);
     // An instance downstream of one whose data could not be read has no key; its problem is reported.
-    if (!read || upstreamIds(instance).some((id) => !keyed.has(id))) continue;
+    if (found.length > 0 || upstreamIds(instance).some((id) => !keyed.has(id))) continue;
     const components: KeyComponents = {
       kind: instance.kind.kind,
       version: instance.kind.version,
@@ -132,7 +144,30 @@ function keyInstances(instances: readonly Instance[], options: AnalyzeOptions, p
     };
     keyed.set(instance.id, { ...instance, key: nodeKey(components), components, runParams: read.runParams });
   }
+  for (const list of checked.values()) for (const p of mergeInstanceProblems(list)) problems.push(p);
   return keyed;
+}
+
+/**
+ * What the instance's kind finds wrong with its parameters together, each problem where the value of
+ * the parameter it names was written (its `with:` entry, the `defaults:` entry, an importer's `params:`);
+ * a parameter left at the kind's default is reported at the node.
+ */
+function checkParams(instance: Instance, facts: DataFacts): Diagnostic[] {
+  const { kind, decl } = instance;
+  if (!kind.check) return [];
+  const atNode = (message: string) => decl.file.at(decl.raw.with ? [...decl.path, 'with'] : decl.path, message, 'key');
+  let found: readonly { param: string; message: string }[];
+  try {
+    found = kind.check(instance.params, facts);
+  } catch (e) {
+    // A kind's bug, said at the node rather than ending analysis.
+    return [atNode(`the check of kind ${kind.kind} failed: ${e instanceof Error ? e.message : String(e)}`)];
+  }
+  return found.map(({ param, message }) => {
+    const origin = instance.origins.get(param);
+    return origin ? origin.file.at(origin.path, message) : atNode(`${message}; ${param} is ${kind.kind}'s default`);
+  });
 }
 
 /**
@@ -147,6 +182,7 @@ function readInputs(
 ): ReadInputs | undefined {
   let data: string | undefined;
   let file: string | undefined;
+  let facts: DataFacts = {};
   const runParams: Record<string, unknown> = { ...instance.params };
   const keyParams: Record<string, unknown> = { ...instance.params };
   const baseDir = dirname(instance.decl.file.absolute);
@@ -157,6 +193,7 @@ function readInputs(
     try {
       const resolved = prepareDataset(instance.params[datasetParam], baseDir);
       data = resolved.fingerprint;
+      facts = resolved.facts ?? {};
       runParams[datasetParam] = resolved.spec;
       keyParams[datasetParam] = resolved.keyed;
     } catch (e) {
@@ -179,7 +216,7 @@ function readInputs(
       return undefined;
     }
   }
-  return { runParams, keyParams, ...(data === undefined ? {} : { data }), ...(file === undefined ? {} : { file }) };
+  return { runParams, keyParams, facts, ...(data === undefined ? {} : { data }), ...(file === undefined ? {} : { file }) };
 }
 
 /** The keys (and, for gathering ports, labels and coordinates) of what an instance consumes. */

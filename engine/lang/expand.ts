@@ -35,6 +35,8 @@ export interface Instance {
   readonly decl: NodeDecl;
   /** Parameters after substitution, with the kind's defaults filled in. */
   readonly params: Record<string, unknown>;
+  /** Where each parameter written in `with:` or `defaults:` was written (one a kind defaults is absent). */
+  readonly origins: ReadonlyMap<string, Origin>;
   readonly inputs: ReadonlyMap<string, Binding>;
   readonly salt?: string | number;
   /** Which node id introduced each sweep axis of `coords` (for `level`, the repeat group), for messages. */
@@ -258,7 +260,7 @@ function tooMany(decl: NodeDecl, count: number, before: number): Diagnostic {
  * A problem every instance of a sweep has is said once; one that only some instances have names them,
  * since it depends on their sweep item.
  */
-function mergeInstanceProblems(perInstance: readonly { id: string; problems: Diagnostic[] }[]): Diagnostic[] {
+export function mergeInstanceProblems(perInstance: readonly { id: string; problems: Diagnostic[] }[]): Diagnostic[] {
   const seen = new Map<string, { problem: Diagnostic; ids: string[] }>();
   for (const { id, problems } of perInstance) {
     for (const problem of problems) {
@@ -545,6 +547,7 @@ function makeInstance(
 ): { instance?: Instance; problems: Diagnostic[] } {
   const { decl, kind } = cd;
   const { params, problems } = resolveParams(cd, defaults, item, true);
+  const { origins } = writtenParams(cd, defaults);
   const saltProblems: InterpolationProblem[] = [];
   const salt = interpolate(decl.raw.salt, scopeOf(decl, item), [...decl.path, 'salt'], saltProblems);
   for (const p of saltProblems) problems.push(decl.file.at(p.path, p.message));
@@ -575,6 +578,7 @@ function makeInstance(
       kind,
       decl,
       params,
+      origins,
       inputs,
       sweptBy,
       ...(salt === undefined ? {} : { salt: salt as string | number }),

@@ -1,5 +1,6 @@
 /** `prune`: magnitude pruning, gradual during training (Zhu & Gupta) or one-shot of a trained model. */
 import { Type } from '@sinclair/typebox';
+import { pruneProblems } from '../common/checks.js';
 import { defineNode } from '../../engine/node-def.js';
 import { trainingParams } from '../common/params.js';
 
@@ -49,6 +50,7 @@ export const prune = defineNode({
     rewind: { type: 'Checkpoint', doc: 'gradual: weights at `rewind_step` of the same run (step 0: the initialisation); one-shot: the input.' },
     metrics: { type: 'Metrics', doc: 'Final loss and accuracy, sparsity per layer, loss curve.' },
   },
+  check: pruneProblems,
   tensorBackend: true,
   datasetParam: 'dataset',
   seed: (params) => params.data_seed,

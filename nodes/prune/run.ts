@@ -5,6 +5,7 @@
  */
 import { denseMasks } from '../../science/nn/init.js';
 import { buildNetwork } from '../../science/nn/models/index.js';
+import { failOnProblems, pruneProblems } from '../common/checks.js';
 import { isPrunable } from '../../science/nn/network.js';
 import { applyMasks, isPruningStep, magnitudeMasks, pruningSteps, scheduledSparsity, type GradualSchedule } from '../../science/nn/pruning.js';
 import { resumableTraining } from '../../science/nn/resumable.js';
@@ -52,11 +53,7 @@ export async function runPrune(ctx: KindContext<typeof pruneParams, typeof prune
     frequency: params.frequency,
   };
   const total = totalSteps(options, data.train.n);
-  if (params.begin_step > params.end_step) throw new Error(`begin_step ${params.begin_step} is after end_step ${params.end_step}`);
-  if (params.end_step > total) {
-    throw new Error(`end_step ${params.end_step} is beyond the run's ${total} steps: the final sparsity ${params.sparsity} would never be reached (lower end_step or train longer)`);
-  }
-  if (params.rewind_step > total) throw new Error(`rewind_step ${params.rewind_step} is beyond the run's ${total} steps`);
+  failOnProblems(pruneProblems(params, { trainSize: data.train.n }));
   const result = await train(start, {
     ...options,
     snapshotSteps: [params.rewind_step],

@@ -1,5 +1,6 @@
 /** `train-dense`: the dense baseline, trained from an initialisation with SGD. */
 import { Type } from '@sinclair/typebox';
+import { trainDenseProblems } from '../common/checks.js';
 import { defineNode } from '../../engine/node-def.js';
 import { continueFromStepParam, trainingParams } from '../common/params.js';
 
@@ -31,6 +32,7 @@ export const trainDense = defineNode({
     snapshot: { type: 'Checkpoint', doc: 'Weights at `snapshot_step` of the same run (step 0: the initial weights).' },
     metrics: { type: 'Metrics', doc: 'Training and test loss and accuracy of the final weights, the loss curve, steps, wall time.' },
   },
+  check: trainDenseProblems,
   tensorBackend: true,
   datasetParam: 'dataset',
   seed: (params) => params.data_seed,

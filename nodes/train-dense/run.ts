@@ -1,5 +1,6 @@
 /** The science of `train-dense`: SGD on every weight the input's masks keep (all, for a dense input). */
 import type { KindContext } from '../../engine/node-def.js';
+import { failOnProblems, trainDenseProblems } from '../common/checks.js';
 import { resumableTraining } from '../../science/nn/resumable.js';
 import { train } from '../../science/nn/train.js';
 import type { Checkpoint, Metrics } from '../../base/values.js';
@@ -13,6 +14,7 @@ export async function runTrainDense(
   const started = Date.now();
   const data = loadData(params.dataset, ctx);
   fitsData(inputs.init.model, data);
+  failOnProblems(trainDenseProblems(params, { trainSize: data.train.n }));
   const result = await train(inputs.init, {
     ...trainOptionsOf(params, data),
     snapshotSteps: [params.snapshot_step],

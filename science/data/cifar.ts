@@ -2,7 +2,7 @@
  * CIFAR-10 binary batches (https://www.cs.toronto.edu/~kriz/cifar.html): records of one label byte and
  * 3072 pixel bytes, channel-major (1024 red, 1024 green, 1024 blue) for a 32x32 image.
  */
-import { DataFileError, readMaybeGzipped } from './idx.js';
+import { DataFileError, isGzipped, readFileStart, readMaybeGzipped } from './idx.js';
 
 const RECORD = 1 + 3072;
 export const CIFAR10_TRAIN_FILES = ['data_batch_1.bin', 'data_batch_2.bin', 'data_batch_3.bin', 'data_batch_4.bin', 'data_batch_5.bin'] as const;
@@ -15,12 +15,32 @@ export interface CifarSplit {
   readonly n: number;
 }
 
+/** The records in a batch file of `length` bytes (uncompressed); a partial record is an error naming the file. */
+function recordsIn(file: string, length: number): number {
+  if (length === 0 || length % RECORD !== 0) {
+    throw new DataFileError(file, `truncated: ${length} bytes is not a whole number of ${RECORD}-byte CIFAR-10 records`);
+  }
+  return length / RECORD;
+}
+
+/**
+ * The records in CIFAR-10 batch files, from their sizes alone (what analysis reads to know the training
+ * set's size); undefined when one is gzipped, since only decompressing it all would say.
+ */
+export function countCifarRecords(files: readonly string[]): number | undefined {
+  let n = 0;
+  for (const file of files) {
+    const { start, size } = readFileStart(file, 2);
+    if (isGzipped(start)) return undefined;
+    n += recordsIn(file, size);
+  }
+  return n;
+}
+
 export function readCifarBatches(files: readonly string[]): CifarSplit {
   const parts = files.map((file) => {
     const bytes = readMaybeGzipped(file);
-    if (bytes.length === 0 || bytes.length % RECORD !== 0) {
-      throw new DataFileError(file, `truncated: ${bytes.length} bytes is not a whole number of ${RECORD}-byte CIFAR-10 records`);
-    }
+    recordsIn(file, bytes.length);
     return { file, bytes };
   });
   const n = parts.reduce((s, p) => s + p.bytes.length / RECORD, 0);

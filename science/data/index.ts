@@ -7,3 +7,4 @@ export { loadDataset, type Dataset, type Split } from './load.js';
 export { permutation, Rng, streamId } from './random.js';
 export * from './spec.js';
 export { dataHooks, prepareDataset, type PreparedDataset } from './prepare.js';
+export { datasetFacts, type DatasetFacts } from './facts.js';

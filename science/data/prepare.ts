@@ -1,8 +1,10 @@
 /**
  * A dataset spec as a pipeline wrote it, made ready for a key and for a run: paths resolved against the
- * pipeline file, defaults filled in, and the content fingerprinted.
+ * pipeline file, defaults filled in, the content fingerprinted, and what kinds' checks need to know of
+ * it (the training set's size) read cheaply.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { datasetFacts, type DatasetFacts } from './facts.js';
 import { fileDigest, resolvedFingerprint } from './fingerprint.js';
 import { datasetSpecOf, resolveDatasetSpec, type DatasetFields, type DatasetSpec, type ResolvedDatasetSpec } from './spec.js';
 
@@ -12,6 +14,8 @@ export interface PreparedDataset {
   /** What enters the key: the same without where the files are (the fingerprint covers their bytes). */
   readonly keyed: Omit<ResolvedDatasetSpec, 'path' | 'files'>;
   readonly fingerprint: string;
+  /** What analysis gives the kinds' checks: the training set's size. */
+  readonly facts: DatasetFacts;
 }
 
 export function prepareDataset(written: DatasetSpec, baseDir: string): PreparedDataset {
@@ -19,7 +23,8 @@ export function prepareDataset(written: DatasetSpec, baseDir: string): PreparedD
   const located = path !== undefined && !isAbsolute(path) ? { ...written, path: resolve(baseDir, path) } : written;
   const spec = resolveDatasetSpec(located);
   const { path: _path, files: _files, ...keyed } = spec;
-  return { spec, keyed, fingerprint: resolvedFingerprint(spec) };
+  const fingerprint = resolvedFingerprint(spec);
+  return { spec, keyed, fingerprint, facts: datasetFacts(spec) };
 }
 
 /** What analysis needs from the data layer to key nodes that read data: pass it as analyze()'s options. */

@@ -14,6 +14,7 @@ import type { Metrics } from '../../base/values.js';
 import type { Dataset, Split } from '../data/load.js';
 import { permutation } from '../data/random.js';
 import { learningRate, type LrOptions, type LrSchedule } from './schedules.js';
+import { totalSteps } from './steps.js';
 import { tf, type Tensor } from './tf.js';
 
 /**
@@ -62,11 +63,7 @@ export interface Batch {
   tensors(): { x: Tensor; y: Tensor };
 }
 
-/** Total steps for a length in steps or epochs and a dataset of n samples. */
-export function totalSteps(opts: { readonly steps?: number; readonly epochs?: number; readonly batchSize?: number }, n: number): number {
-  if (opts.steps !== undefined) return opts.steps;
-  return Math.ceil(((opts.epochs ?? 1) * n) / (opts.batchSize ?? 128));
-}
+export { totalSteps };
 
 /** The batches of a split in the data order of `seed`: step s is a slice of the per-epoch permutations. */
 export class BatchStream {
