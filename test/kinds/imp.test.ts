@@ -18,7 +18,7 @@ const shipped = readFileSync(fileURLToPath(new URL('../../../pipelines/imp.yaml'
 // imp.yaml trains with plain SGD, as open_lth does: momentum 0.
 assert.match(shipped, /\n {4}momentum: 0\n/);
 // Each level resumes the dense run at the rewind step (open_lth's rewinding), not a fresh full run.
-assert.match(shipped, /with: \{ method: static, continue_from_step: true \}/);
+assert.match(shipped, /with: \{ method: static, data_seed: "\$\{item\.seed\}", continue_from_step: true \}/);
 const file = writePipeline(tempDir(), 'imp.yaml', shipped);
 const SMALL = [
   '--set',
