@@ -145,7 +145,7 @@ function runCommand(cli: Command): void {
     .description('run a pipeline: only what is not cached, independent nodes in parallel')
     .option('-j, --jobs <n>', 'nodes run in parallel worker threads (0: in this thread)', (v) => parseCount(v, '--jobs'), availableParallelism())
     .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run (default: the GPUs found, with tfjs-node-gpu installed)', (v) => parseCount(v, '--gpus'))
-    .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')
+    .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, native, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')
     .action(async (file: string, opts: AnalysisOptions & CacheOptions & RunFlags) => {
       process.exitCode = await runPipeline(file, opts);
     });

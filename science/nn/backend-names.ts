@@ -5,8 +5,11 @@
 import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
-/** The names users may request. */
-export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+/**
+ * The names users may request. `native` is wasm for every tensor program plus the native kernels
+ * (native/kernels.c on the system BLAS) for the networks they cover (fully connected ones).
+ */
+export const BACKEND_NAMES = ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 const ALIASES: Readonly<Record<string, BackendName>> = {
@@ -18,6 +21,9 @@ const ALIASES: Readonly<Record<string, BackendName>> = {
   tensorflow: 'tensorflow',
   node: 'tensorflow',
   'tfjs-node': 'tensorflow',
+  native: 'native',
+  blas: 'native',
+  openblas: 'native',
   wasm: 'wasm',
   cpu: 'cpu',
 };
@@ -25,6 +31,7 @@ const ALIASES: Readonly<Record<string, BackendName>> = {
 export const PACKAGES: Readonly<Record<BackendName, string>> = {
   'tensorflow-gpu': '@tensorflow/tfjs-node-gpu',
   tensorflow: '@tensorflow/tfjs-node',
+  native: '@tensorflow/tfjs-backend-wasm',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
@@ -33,6 +40,7 @@ export const PACKAGES: Readonly<Record<BackendName, string>> = {
 export const TFJS_BACKENDS: Readonly<Record<BackendName, string>> = {
   'tensorflow-gpu': 'tensorflow',
   tensorflow: 'tensorflow',
+  native: 'wasm',
   wasm: 'wasm',
   cpu: 'cpu',
 };

@@ -5,6 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { loadNativeKernels, NATIVE_HINT } from './kernels/native.js';
+import type { HostKernels } from './kernels/host-kernels.js';
 import { tf } from './tf.js';
 import { BACKEND_NAMES, BackendUnavailableError, PACKAGES, parseBackendName, TFJS_BACKENDS, type BackendName } from './backend-names.js';
 
@@ -21,6 +23,8 @@ export interface BackendInfo {
   readonly tfjsBackend: string;
   /** Version of @tensorflow/tfjs-core. */
   readonly coreVersion: string;
+  /** With `native`: the native kernels and the BLAS under them (OpenBLAS's configuration string). */
+  readonly kernels?: string;
 }
 
 const require = createRequire(import.meta.url);
@@ -46,8 +50,12 @@ async function activate(name: BackendName): Promise<void> {
     const first = (err as Error).message.split('\n')[0];
     throw new BackendUnavailableError(name, `backend '${name}' needs the npm package ${pkg}, which is not installed or does not load here (npm install ${pkg}): ${first}`);
   }
+  if (name === 'native') {
+    const native = loadNativeKernels();
+    if (!native.ok) throw new BackendUnavailableError(name, `backend 'native' is unavailable here: ${native.reason}; ${NATIVE_HINT}`);
+  }
   // The threaded wasm build does not start under Node; SIMD single-thread does.
-  if (name === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  if (TFJS_BACKENDS[name] === 'wasm') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   if (!(await tf.setBackend(TFJS_BACKENDS[name]))) throw new BackendUnavailableError(name, `backend '${name}' (${pkg}) failed to initialise`);
 }
 
@@ -66,7 +74,7 @@ export async function selectBackend(requested?: string): Promise<BackendInfo> {
     await activate(chosen);
   } else {
     if (active) return active;
-    const order: BackendName[] = hasNvidiaGpu() ? ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] : ['tensorflow', 'wasm', 'cpu'];
+    const order: BackendName[] = hasNvidiaGpu() ? ['tensorflow-gpu', 'tensorflow', 'native', 'wasm', 'cpu'] : ['tensorflow', 'native', 'wasm', 'cpu'];
     for (const name of order) {
       try {
         await activate(name);
@@ -85,8 +93,24 @@ export async function selectBackend(requested?: string): Promise<BackendInfo> {
     package: PACKAGES[chosen],
     tfjsBackend: tf.getBackend(),
     coreVersion: packageVersion('@tensorflow/tfjs-core'),
+    ...(chosen === 'native' ? { kernels: nativeDescription() } : {}),
   };
   return active;
+}
+
+function nativeDescription(): string {
+  const native = loadNativeKernels();
+  return native.ok ? native.kernels.description : native.reason;
+}
+
+/**
+ * The host kernels that train and evaluate fully connected networks, when the active backend is
+ * `native`; undefined otherwise (those networks then run as tfjs programs like every other).
+ */
+export function hostKernels(): HostKernels | undefined {
+  if (active?.name !== 'native') return undefined;
+  const native = loadNativeKernels();
+  return native.ok ? native.kernels : undefined;
 }
 
 /** The active backend, for provenance; undefined before `selectBackend`. */

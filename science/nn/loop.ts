@@ -156,10 +156,10 @@ export interface LoopOptions {
   /** The learning-rate schedule over `totalSteps`; the loop computes each step's rate from it, once. */
   readonly rate: LrOptions;
   /**
-   * One synchronous update on `batch` (inside its own tidy) at learning rate `lr`; returns the batch
-   * loss as a scalar tensor that the loop reads back and disposes.
+   * One synchronous update on `batch` at learning rate `lr`; returns the batch loss, as a number or
+   * (on a tfjs device, inside its own tidy) a scalar tensor that the loop reads back and disposes.
    */
-  readonly step: (batch: Batch, lr: number, step: number) => Tensor;
+  readonly step: (batch: Batch, lr: number, step: number) => Tensor | number;
   /**
    * After each step, with its loss accounted (pruning, dynamic sparsity, snapshots); `step` counts
    * completed steps and `lr` is the rate of the step just taken.
@@ -196,14 +196,18 @@ export async function runLoop(opts: LoopOptions): Promise<LoopCounters> {
   const stream = new BatchStream(opts.split, B, opts.dataSeed);
   const lrAt = (s: number): number => learningRate(s, total, opts.rate);
   const c = { ...(opts.resume ?? freshCounters()), curve: [...(opts.resume?.curve ?? [])], curveSteps: [...(opts.resume?.curveSteps ?? [])] };
-  const pending: { step: number; loss: Tensor }[] = [];
+  const pending: { step: number; loss: Tensor | number }[] = [];
   const counters = (): LoopCounters => ({ ...c, curve: [...c.curve], curveSteps: [...c.curveSteps] });
 
   const flush = (): void => {
     if (pending.length === 0) return;
-    const values = pending.length === 1 ? pending[0]!.loss.dataSync() : tf.tidy(() => tf.stack(pending.map((l) => l.loss))).dataSync();
+    const tensors = pending.map((l) => l.loss).filter((l): l is Tensor => typeof l !== 'number');
+    // Tensors are read back in one transfer; a host path hands over plain numbers.
+    const read = tensors.length === 0 ? [] : tensors.length === 1 ? tensors[0]!.dataSync() : tf.tidy(() => tf.stack(tensors)).dataSync();
+    let t = 0;
+    const values = pending.map((l) => (typeof l.loss === 'number' ? l.loss : read[t++]!));
     const steps = pending.map((l) => l.step);
-    tf.dispose(pending.map((l) => l.loss));
+    tf.dispose(tensors);
     pending.length = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
@@ -250,7 +254,7 @@ export async function runLoop(opts: LoopOptions): Promise<LoopCounters> {
     flush();
     return counters();
   } finally {
-    tf.dispose(pending.map((l) => l.loss));
+    tf.dispose(pending.map((l) => l.loss).filter((l): l is Tensor => typeof l !== 'number'));
   }
 }
 

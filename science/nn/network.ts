@@ -58,6 +58,11 @@ export interface Network {
    */
   readonly firstLinear?: FirstLinear;
   /**
+   * For fully connected ReLU networks ([inputs, hidden..., classes], parameters `fc{l}.weight` [out, in]
+   * and `fc{l}.bias`): the sizes the host kernels (kernels/host-mlp.ts) compute them from.
+   */
+  readonly denseLayerSizes?: readonly number[];
+  /**
    * For networks with batch norm: the batch mean and (unbiased) variance each batch-norm layer sees in
    * training mode, by running-statistic name; used to recompute statistics at a point of a path.
    */

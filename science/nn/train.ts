@@ -5,8 +5,7 @@
  * synchronous tf.tidy; async code only coordinates.
  */
 import type { Checkpoint, HostTensor, Metrics } from '../../base/values.js';
-import { backendDescription } from './backend.js';
-import { hostTensors, maskToDevice, toDevice, variableOf } from './device.js';
+import { backendDescription, hostKernels } from './backend.js';
 import { denseMasks } from './init.js';
 import {
   DivergenceError,
@@ -24,9 +23,11 @@ import {
   type SgdOptionsOf,
 } from './loop.js';
 import { buildNetwork } from './models/index.js';
-import { isPrunable, isTrainable, type Network, type ParamInfo } from './network.js';
-import { sgdUpdate, type SgdOptions } from './sgd.js';
-import { tf, type Tensor } from './tf.js';
+import type { Network } from './network.js';
+import type { Tensor } from './tf.js';
+import { WeightsOnDevice } from './weights-on-device.js';
+import { WeightsOnHost } from './weights-on-host.js';
+import type { TrainingWeights } from './weights.js';
 
 export { DivergenceError, totalSteps };
 
@@ -90,11 +91,6 @@ export interface TrainResult {
   readonly metrics: Metrics;
 }
 
-/** w * mask, with +0 (not -0) where masked, so masked entries are bitwise zero. */
-function applyMask(w: Tensor, mask: Tensor): Tensor {
-  return tf.add(tf.mul(w, mask), 0);
-}
-
 function cloneMasks(m: Readonly<Record<string, HostTensor<'uint8'>>>): Record<string, HostTensor<'uint8'>> {
   const out: Record<string, HostTensor<'uint8'>> = {};
   for (const [k, v] of Object.entries(m)) out[k] = { dtype: 'uint8', shape: [...v.shape], data: v.data.slice() };
@@ -128,8 +124,8 @@ function loopOptionsOf(run: TrainingRun, opts: TrainOptions): LoopOptions {
 }
 
 /**
- * One run of `train`: the weights, momentum and masks on the device (masked weights are zeroed on
- * upload, so they start, and stay, exactly zero), the host masks, the step reached and the snapshots.
+ * One run of `train`: its weights (on the device or the host, masked weights +0 from the start), the
+ * host masks, the step reached and the snapshots.
  */
 class TrainingRun {
   readonly net: Network;
@@ -141,13 +137,7 @@ class TrainingRun {
   readonly wanted: ReadonlySet<number>;
   private readonly origin: Checkpoint;
   private masks: Record<string, HostTensor<'uint8'>>;
-  private readonly trainable: ParamInfo[];
-  private readonly prunable: ParamInfo[];
-  private readonly lossOpts: { readonly labelSmoothing: number };
-  private readonly sgd: SgdOptions;
-  private readonly weights: Record<string, tf.Variable> = {};
-  private readonly momentum: Record<string, tf.Variable> = {};
-  private readonly maskT: Record<string, Tensor> = {};
+  private weights: TrainingWeights | undefined;
 
   constructor(
     private readonly start: Checkpoint,
@@ -165,48 +155,26 @@ class TrainingRun {
     if (this.step > total) throw new Error(`the starting checkpoint is at step ${this.step}, beyond the run's ${total} steps`);
     // A checkpoint without a mask for a prunable tensor (one written by PyTorch) is dense there.
     this.masks = { ...denseMasks(start.model), ...cloneMasks(this.origin.masks) };
-    this.trainable = this.net.params.filter(isTrainable);
-    this.prunable = this.net.params.filter(isPrunable);
-    this.lossOpts = { labelSmoothing: opts.labelSmoothing ?? 0 };
-    this.sgd = { momentum: opts.momentum ?? 0.9, nesterov: opts.nesterov ?? false, weightDecay: opts.weightDecay ?? 0 };
     this.snapshots = [...(opts.resume?.snapshots ?? [])];
     this.wanted = new Set(opts.snapshotSteps ?? []);
   }
 
-  /** Puts the starting (or resumed) weights, momentum and masks on the device. */
+  /** Places the starting (or resumed) weights, momentum and masks where the run computes. */
   upload(): void {
-    for (const p of this.net.params) {
-      const host = this.origin.tensors[p.name];
-      if (!host) throw new Error(`checkpoint of ${this.start.model.arch} lacks tensor ${p.name}`);
-      this.weights[p.name] = variableOf(toDevice(p, host));
-    }
-    for (const p of this.trainable) {
-      const m = this.opts.resume?.momentum[p.name];
-      this.momentum[p.name] = variableOf(m ? toDevice(p, m) : tf.zeros(this.weights[p.name]!.shape));
-    }
-    this.uploadMasks();
-    this.applyMasks([this.weights]);
+    for (const p of this.net.params) if (!this.origin.tensors[p.name]) throw new Error(`checkpoint of ${this.start.model.arch} lacks tensor ${p.name}`);
+    const startWith = { tensors: this.origin.tensors, masks: this.masks, ...(this.opts.resume ? { momentum: this.opts.resume.momentum } : {}) };
+    const sgd = { momentum: this.opts.momentum ?? 0.9, nesterov: this.opts.nesterov ?? false, weightDecay: this.opts.weightDecay ?? 0 };
+    const lossOpts = { labelSmoothing: this.opts.labelSmoothing ?? 0 };
+    const kernels = hostKernels();
+    const sizes = this.net.denseLayerSizes;
+    this.weights = kernels && sizes ? new WeightsOnHost(kernels, sizes, startWith, sgd, lossOpts) : new WeightsOnDevice(this.net, startWith, sgd, lossOpts);
     // A resumed state already holds the snapshot of the step it was saved at.
     if (this.wanted.has(this.step) && !this.snapshots.some((s) => s.step === this.step)) this.snapshots.push(this.checkpoint());
   }
 
-  /** One SGD step on `batch` at rate `lr`, synchronous in its own tidy; returns the batch loss. */
-  update(batch: Batch, lr: number): Tensor {
-    return tf.tidy(() => {
-      const { x, y } = batch.tensors();
-      const { loss, grads, stats } = this.net.lossAndGrads(this.weights, x, y, this.lossOpts);
-      const lrT = tf.scalar(lr);
-      for (const q of this.trainable) {
-        const u = sgdUpdate(this.weights[q.name]!, this.momentum[q.name]!, grads[q.name]!, this.maskT[q.name], lrT, this.sgd);
-        this.weights[q.name]!.assign(u.w);
-        this.momentum[q.name]!.assign(u.v);
-      }
-      for (const [name, t] of Object.entries(stats)) {
-        this.weights[name]!.assign(t);
-        t.dispose();
-      }
-      return loss;
-    });
+  /** One SGD step on `batch` at rate `lr`; returns the batch loss. */
+  update(batch: Batch, lr: number): Tensor | number {
+    return this.weights!.update(batch, lr);
   }
 
   /** After completed step `done` (taken at rate `lr`): the caller's step hook, then the snapshot if wanted. */
@@ -218,10 +186,10 @@ class TrainingRun {
         epoch,
         totalSteps: this.loop.totalSteps,
         lr,
-        weights: () => this.hostWeights(),
+        weights: () => this.weights!.weights(),
         masks: () => cloneMasks(this.masks),
         setMasks: (next) => this.setMasks(next),
-        denseGradients: () => this.denseGradients(batch),
+        denseGradients: () => this.weights!.denseGradients(batch),
       });
     }
     if (this.wanted.has(done)) this.snapshots.push(this.checkpoint());
@@ -241,60 +209,30 @@ class TrainingRun {
   /** Hands `onState` what a resumed run continues from, after the loop counted `c`. */
   async saveState(c: LoopCounters): Promise<void> {
     this.step = c.step;
-    const momentum = hostTensors(this.trainable, this.momentum);
+    const momentum = this.weights!.momentum();
     const { step: _step, ...rest } = c;
     await this.opts.onState!({ ...rest, checkpoint: this.checkpoint(), momentum, snapshots: [...this.snapshots] });
   }
 
   checkpoint(): Checkpoint {
+    const backend = backendDescription();
     return {
       model: this.start.model,
-      tensors: this.hostWeights(),
+      tensors: this.weights!.weights(),
       masks: cloneMasks(this.masks),
       step: this.step,
-      meta: { ...(this.start.meta ?? {}), ...(backendDescription() ? { backend: backendDescription()!.name } : {}) },
+      // Which path computed the weights: the backend, and `native` where the host kernels did.
+      meta: { ...(this.start.meta ?? {}), ...(backend ? { backend: this.weights!.path === 'native' ? 'native' : backend.name === 'native' ? 'wasm' : backend.name } : {}) },
     };
   }
 
   dispose(): void {
-    tf.dispose([...Object.values(this.weights), ...Object.values(this.momentum), ...Object.values(this.maskT)]);
-  }
-
-  private hostWeights(): Record<string, HostTensor<'float32'>> {
-    return hostTensors(this.net.params, this.weights);
+    this.weights?.dispose();
   }
 
   /** Replaces masks; newly masked weights and their momentum become exactly zero. */
   private setMasks(next: Readonly<Record<string, HostTensor<'uint8'>>>): void {
     this.masks = { ...this.masks, ...cloneMasks(next) };
-    this.uploadMasks();
-    this.applyMasks([this.weights, this.momentum]);
-  }
-
-  private uploadMasks(): void {
-    for (const p of this.prunable) {
-      this.maskT[p.name]?.dispose();
-      this.maskT[p.name] = maskToDevice(p, this.masks[p.name]!);
-    }
-  }
-
-  /** Multiplies each of `variables` (weights, momentum) by the masks on the device. */
-  private applyMasks(variables: readonly Record<string, tf.Variable>[]): void {
-    tf.tidy(() => {
-      for (const p of this.prunable) for (const v of variables) v[p.name]!.assign(applyMask(v[p.name]!, this.maskT[p.name]!));
-    });
-  }
-
-  /** Unmasked gradients on `batch` (RigL regrowth), checkpoint layout; one extra pass. */
-  private denseGradients(batch: Batch): Record<string, HostTensor<'float32'>> {
-    const grads = tf.tidy(() => {
-      const { x, y } = batch.tensors();
-      const r = this.net.lossAndGrads(this.weights, x, y, this.lossOpts);
-      tf.dispose(Object.values(r.stats));
-      return r.grads;
-    });
-    const out = hostTensors(this.trainable, grads);
-    tf.dispose(Object.values(grads));
-    return out;
+    this.weights!.setMasks(this.masks);
   }
 }

@@ -10,7 +10,7 @@ test('a requested backend that is not installed names its package', async () => 
     installed = false;
   }
   if (!installed) await assert.rejects(selectBackend('tensorflow'), /npm install @tensorflow\/tfjs-node/);
-  await assert.rejects(selectBackend('tpu'), /unknown backend 'tpu'; known: tensorflow-gpu, tensorflow, wasm, cpu/);
+  await assert.rejects(selectBackend('tpu'), /unknown backend 'tpu'; known: tensorflow-gpu, tensorflow, native, wasm, cpu/);
 });
 
 test('the chosen backend is described for provenance', async () => {

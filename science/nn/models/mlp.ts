@@ -44,6 +44,7 @@ export function mlp(spec: ModelSpec, hidden: readonly number[]): Network {
   return {
     spec,
     params,
+    denseLayerSizes: sizes,
     logits: (p, x) => forward(p, x).logits,
     firstLinear: {
       weight: layers[0]!.w,
