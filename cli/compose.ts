@@ -26,3 +26,15 @@ export async function selectBackend(requested?: string): Promise<TensorBackendIn
 export function tensorsFor(requested: string | undefined): TensorBackendChoice {
   return { select: selectBackend, ...(requested ? { requested } : {}) };
 }
+
+/** The line saying which kernels a run computes with (and how to get the fast ones), or undefined. */
+export async function computePathLine(requested: string | undefined): Promise<string | undefined> {
+  const [{ computePathLine: line }, { checkBackendInstalled }] = await Promise.all([import('../science/nn/kernels/native.js'), import('../science/nn/backend-names.js')]);
+  let tensorflow = false;
+  try {
+    tensorflow = checkBackendInstalled('tensorflow') === 'tensorflow';
+  } catch {
+    // tfjs-node is optional and absent here: auto picks native or wasm.
+  }
+  return line(requested, tensorflow);
+}

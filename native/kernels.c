@@ -252,3 +252,11 @@ void sg_csr_grad(int out, int batch, const int32_t *row_ptr, const int32_t *col,
     }
   }
 }
+
+/* y = a x + b y over n entries (mixing a path's basis points; b = 0 overwrites y). */
+void sg_axpby(int64_t n, float a, const float *x, float b, float *y) {
+  if (b == 0.0f)
+    for (int64_t i = 0; i < n; i++) y[i] = a * x[i];
+  else
+    for (int64_t i = 0; i < n; i++) y[i] = a * x[i] + b * y[i];
+}

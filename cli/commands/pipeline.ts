@@ -12,7 +12,7 @@ import type { ValidGraph } from '../../engine/lang/analyze.js';
 import { toDot, toJsonGraph, toMermaid } from '../../engine/lang/render-graph.js';
 import { matchInstances, planGraph, type PlanEntry } from '../../engine/plan.js';
 import type { CacheStore } from '../../cache/store.js';
-import { composerUrl, tensorsFor } from '../compose.js';
+import { composerUrl, computePathLine, tensorsFor } from '../compose.js';
 import { EXIT, paint, printJson, UsageError } from '../output.js';
 import { progressView } from '../progress.js';
 import { backendFromEnv } from '../environment.js';
@@ -268,6 +268,8 @@ async function runPipeline(file: string, opts: AnalysisOptions & CacheOptions & 
   const interactive = Boolean(process.stderr.isTTY) && !opts.json;
   const view = progressView(plan.length, interactive);
   if (!opts.json) process.stderr.write(`${graph.name}: ${plan.length} node instance(s), ${toRun} to run\n`);
+  const kernels = toRun > 0 && !opts.json ? await computePathLine(backend) : undefined;
+  if (kernels) process.stderr.write(`${kernels}\n`);
 
   const controller = new AbortController();
   const signals = stopOnSignals(controller);

@@ -8,7 +8,9 @@
  */
 import { Rng } from '../data/random.js';
 import type { Checkpoint, Curve, HostTensor, Metrics } from '../../base/values.js';
+import { hostKernels } from './backend.js';
 import { bernstein, lineControlPoints, assertSameModel } from './curves.js';
+import { CurveOnHost } from './kernels/host-curve.js';
 import { hostTensors, maskToDevice, toDevice, variableOf } from './device.js';
 import { loopMetrics, runLoop, sgdLoopOptions, type Batch, type LoopCounters, type LoopOptions, type SgdLoopOptions, type SgdOptionsOf } from './loop.js';
 import { buildNetwork } from './models/index.js';
@@ -87,6 +89,8 @@ class CurveFit {
   private readonly controls: Record<string, tf.Variable>[];
   private readonly momenta: Record<string, tf.Variable>[];
   private readonly maskT: Record<string, Tensor> = {};
+  /** Where the host kernels fit the curve (fully connected networks on the native backend). */
+  private host: CurveOnHost | undefined;
 
   constructor(
     private readonly start: Checkpoint,
@@ -112,6 +116,21 @@ class CurveFit {
 
   /** Puts the end points, the masks of the sparse subspace, the control points and their momentum on the device. */
   upload(): void {
+    if (this.sparse) for (const name of this.prunable) if (!this.subspaceMasks[name]) throw new Error(`bezier-fit: no mask for ${name} in the sparse subspace`);
+    const kernels = hostKernels();
+    if (kernels && this.net.denseLayerSizes) {
+      this.host = new CurveOnHost(
+        kernels,
+        this.net.denseLayerSizes,
+        this.start.tensors,
+        this.end.tensors,
+        this.initial.map((c) => c.tensors),
+        this.initial.map((_, k) => this.opts.resume?.momentum[k]),
+        this.sparse ? this.subspaceMasks : null,
+        { momentum: this.sgd.momentum!, nesterov: this.sgd.nesterov!, weightDecay: this.wd, labelSmoothing: this.lossOpts.labelSmoothing },
+      );
+      return;
+    }
     for (const p of this.net.params) {
       this.ends[0]![p.name] = toDevice(p, this.start.tensors[p.name]!);
       this.ends[1]![p.name] = toDevice(p, this.end.tensors[p.name]!);
@@ -143,8 +162,9 @@ class CurveFit {
    * One step on `batch` at rate `lr`, synchronous in its own tidy: the network at w(t) for the step's t,
    * each control point moved along b_k(t) * (dL/dw + wd * w(t)). Returns the batch loss.
    */
-  update(batch: Batch, lr: number, step: number): Tensor {
+  update(batch: Batch, lr: number, step: number): Tensor | number {
     const n = this.n;
+    if (this.host) return this.host.update(batch.x, batch.y, batch.size, lr, bernstein(n, curveT(this.opts.tSeed, step)));
     return tf.tidy(() => {
       const b = bernstein(n, curveT(this.opts.tSeed, step));
       const w: Record<string, Tensor> = {};
@@ -173,7 +193,7 @@ class CurveFit {
   /** Hands `onState` what a resumed fit continues from, after the loop counted `c`. */
   async saveState(c: LoopCounters): Promise<void> {
     this.counters = c;
-    const momentum = this.momenta.map((m) => hostTensors(this.trainable, m));
+    const momentum = this.host ? this.host.momentumTensors() : this.momenta.map((m) => hostTensors(this.trainable, m));
     await this.opts.onState!({ ...c, controls: this.hostControls(), momentum });
   }
 
@@ -195,9 +215,10 @@ class CurveFit {
 
   /** The control points in checkpoint layout, on the sparse subspace's masks (dense ones in the dense subspace). */
   private hostControls(): Checkpoint[] {
-    return this.controls.map((c) => ({
+    const tensors = this.host ? this.host.controlTensors() : this.controls.map((c) => hostTensors(this.net.params, c));
+    return tensors.map((t) => ({
       model: this.start.model,
-      tensors: hostTensors(this.net.params, c),
+      tensors: t,
       masks: this.sparse ? this.subspaceMasks : denseLike(this.subspaceMasks),
       step: this.counters?.step ?? 0,
     }));

@@ -13,7 +13,9 @@
  */
 import type { Split } from '../data/load.js';
 import type { Checkpoint } from '../../base/values.js';
+import { hostKernels } from './backend.js';
 import { addInto, uploadCheckpoint } from './device.js';
+import { evaluatePathOnHost } from './kernels/host-path.js';
 import type { Network, Params } from './network.js';
 import { tf, type Tensor } from './tf.js';
 
@@ -89,6 +91,8 @@ export function evaluatePath(net: Network, basis: readonly Checkpoint[], coeffic
   for (const c of coefficients) if (c.length !== basis.length) throw new Error(`a path point has ${c.length} coefficients for ${basis.length} basis points`);
   const bn = hasBatchNorm(net) && !opts.keepStatistics;
   if (bn && !opts.statsSplit) throw new Error(`${net.spec.arch} has batch norm: a path needs a split to recompute its statistics on`);
+  const kernels = hostKernels();
+  if (kernels && net.denseLayerSizes) return evaluatePathOnHost(kernels, net.denseLayerSizes, basis, coefficients, split, opts);
   const fast = hasBatchNorm(net) ? undefined : net.firstLinear;
   const uploaded = basis.map((b) => uploadCheckpoint(net, b));
   const chunk = Math.max(1, opts.chunk ?? (fast ? coefficients.length : 16));

@@ -10,7 +10,11 @@ import { test } from 'node:test';
 import type { Checkpoint, HostTensor, ModelSpec } from '../../base/values.js';
 import { loadDataset } from '../../science/data/load.js';
 import { selectBackend } from '../../science/nn/backend.js';
+import { fitCurve } from '../../science/nn/curve-fit.js';
+import { bernstein, grid, lineCoefficients } from '../../science/nn/curves.js';
 import { denseMasks, initCheckpoint } from '../../science/nn/init.js';
+import { evaluatePath } from '../../science/nn/landscape.js';
+import { buildNetwork } from '../../science/nn/models/index.js';
 import { loadNativeKernels } from '../../science/nn/kernels/native.js';
 import { train, type TrainOptions, type TrainResult } from '../../science/nn/train.js';
 
@@ -150,4 +154,60 @@ test('native training repeats bit for bit; a resumed native run ends where the u
   assert.equal(saved!.checkpoint.step, 150);
   const resumed = await trainOn('native', start, { resume: saved! });
   assert.deepEqual(resumed.checkpoint.tensors, a.checkpoint.tensors);
+});
+
+test('landscapes: a line and a cubic curve between sparse and dense solutions give the same losses and accuracies on both paths', { skip }, async () => {
+  const sparse = (await trainOn('native', initCheckpoint({ model, seed: 9, masks: masksAt(0.05) }), { steps: 100 })).checkpoint;
+  const dense = (await trainOn('native', initCheckpoint({ model, seed: 10 }), { steps: 100 })).checkpoint;
+  const mid = initCheckpoint({ model, seed: 11 });
+  const net = buildNetwork(model);
+  const ts = grid(0, 1, 11);
+  const paths: [readonly Checkpoint[], number[][]][] = [
+    [[sparse, dense], ts.map((t) => Array.from(lineCoefficients(t)))],
+    [[sparse, mid, dense, mid], ts.map((t) => Array.from(bernstein(3, t)))],
+  ];
+  for (const [basis, coefficients] of paths) {
+    const results: Record<string, ReturnType<typeof evaluatePath>> = {};
+    for (const backend of ['wasm', 'native']) {
+      await selectBackend(backend);
+      // A batch that does not divide the split: the last, short batch is counted on both paths.
+      results[backend] = evaluatePath(net, basis, coefficients, data.train, { batchSize: 192 });
+    }
+    results.wasm!.forEach((w, j) => {
+      const h = results.native![j]!;
+      assert.equal(h.n, 640);
+      assert.ok(Math.abs(w.loss - h.loss) <= 1e-5 * w.loss + 1e-6, `point ${j}: loss ${w.loss} against ${h.loss}`);
+      // A prediction may flip only where two logits tie to rounding: at most one sample in 640.
+      assert.ok(Math.abs(w.accuracy - h.accuracy) <= 1 / 640, `point ${j}: accuracy ${w.accuracy} against ${h.accuracy}`);
+    });
+    // The landscape is not flat: the comparison covers points of different loss.
+    const losses = results.native!.map((r) => r.loss);
+    assert.ok(Math.max(...losses) > 1.5 * Math.min(...losses));
+  }
+});
+
+test('Bezier fits in the sparse and the dense subspace: native and wasm give the same control points and losses', { skip }, async () => {
+  const masks = masksAt(0.1);
+  const a = (await trainOn('native', initCheckpoint({ model, seed: 12, masks }), { steps: 100 })).checkpoint;
+  const b = (await trainOn('native', initCheckpoint({ model, seed: 13, masks }), { steps: 100 })).checkpoint;
+  for (const subspace of ['sparse', 'dense'] as const) {
+    const fits: Record<string, Awaited<ReturnType<typeof fitCurve>>> = {};
+    for (const backend of ['wasm', 'native']) {
+      await selectBackend(backend);
+      fits[backend] = await fitCurve(a, b, { dataset: data, steps: 200, batchSize: 64, learningRate: 0.05, momentum: 0.9, weightDecay: 5e-4, dataSeed: 1, tSeed: 2, degree: 3, subspace });
+    }
+    const [w, h] = [fits.wasm!, fits.native!];
+    const lw = w.metrics.series!.loss!;
+    const lh = h.metrics.series!.loss!;
+    lw.forEach((v, i) => assert.ok(Math.abs(v - lh[i]!) <= 2e-4 * v + 1e-6, `${subspace} loss window ${i}: ${v} against ${lh[i]}`));
+    for (let k = 1; k < 3; k++) {
+      const d = maxRelativeDifference(w.curve.points[k]!, h.curve.points[k]!);
+      assert.ok(d <= 2e-4, `${subspace} control point ${k} differs by ${d}`);
+      assert.deepEqual(h.curve.points[k]!.masks, w.curve.points[k]!.masks);
+      if (subspace === 'sparse') assertMaskedZero(h.curve.points[k]!);
+    }
+    // The control points moved off the line they started on: the fit did something to compare.
+    const moved = maxRelativeDifference(h.curve.points[1]!, { ...a, tensors: a.tensors });
+    assert.ok(moved > 1e-3);
+  }
 });

@@ -35,6 +35,8 @@ export interface HostKernels {
   softmaxXent(logits: Float32Array, labels: Int32Array, classes: number, batch: number, smoothing: number, dlogits: Float32Array | null, correct: Int32Array | null): number;
   /** SGD with momentum and coupled weight decay over n entries; `mask` zeroes masked entries' gradients. */
   sgd(w: Float32Array, v: Float32Array, g: Float32Array, mask: Uint8Array | null, n: number, lr: number, opts: SgdSettings): void;
+  /** y = a x + b y over n entries (b = 0 overwrites y). */
+  axpby(n: number, a: number, x: Float32Array, b: number, y: Float32Array): void;
   /** z[out, B] = W a through W's kept weights. */
   csrForward(out: number, batch: number, w: SparseRows, a: Float32Array, z: Float32Array): void;
   /** da[in, B] = W^T dz through the transpose of W's pattern. */

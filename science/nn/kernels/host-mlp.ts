@@ -14,8 +14,11 @@ import type { HostTensor } from '../../../base/values.js';
 import { densify, gatherKept, sparseRows, type SparseRows } from './csr.js';
 import type { HostKernels, SgdSettings } from './host-kernels.js';
 
-/** Density at or below which a masked layer computes sparsely (measured in BENCHMARKS.md; overridable). */
-export const DEFAULT_SPARSE_BELOW = 0.2;
+/**
+ * Density at or below which a masked layer computes sparsely: `sparsegraph bench` measured the crossover
+ * of the two formats of LeNet-300-100 at 0.27 here (BENCHMARKS.md); overridable per run.
+ */
+export const DEFAULT_SPARSE_BELOW = 0.25;
 
 interface Layer {
   readonly weight: string;
@@ -143,6 +146,24 @@ export class HostMlp {
       out[L.bias] = { dtype: 'float32', shape: [L.out], data: L.gb.slice() };
     }
     return out;
+  }
+
+  /**
+   * The live weight and bias arrays of each layer of an unmasked dense network, for a caller that sets
+   * the weights itself every step (a curve's point w(t)); null if any layer is masked or sparse.
+   */
+  liveParameters(): { readonly w: Float32Array; readonly b: Float32Array }[] | null {
+    if (this.layers.some((L) => L.sp || L.mask || !L.w)) return null;
+    return this.layers.map((L) => ({ w: L.w!, b: L.b }));
+  }
+
+  /**
+   * The batch loss and, in live arrays overwritten by the next call, its unmasked gradient for every
+   * layer's weight and bias, checkpoint layout; nothing is updated.
+   */
+  lossAndGradients(x: Float32Array, y: Int32Array, batch: number, smoothing: number): { loss: number; grads: { readonly w: Float32Array; readonly b: Float32Array }[] } {
+    const loss = this.forwardBackward(x, y, batch, smoothing, true);
+    return { loss, grads: this.layers.map((L) => ({ w: L.gw!, b: L.gb })) };
   }
 
   /** Summed loss and correct predictions over n samples x [n, inputs], in chunks of `chunk`. */

@@ -84,6 +84,7 @@ function bind(lib: ReturnType<(typeof import('koffi'))['load']>, blas: string): 
   const biasGrad = lib.func('void sg_bias_grad(const float *dz, int out, int batch, float *db)');
   const xent = lib.func('double sg_softmax_xent(const float *logits, const int32_t *labels, int classes, int batch, float smoothing, float *dlogits, int32_t *correct)');
   const sgd = lib.func('void sg_sgd(float *w, float *v, const float *g, const uint8_t *mask, int64_t n, float lr, float momentum, float wd, int nesterov)');
+  const axpby = lib.func('void sg_axpby(int64_t n, float a, const float *x, float b, float *y)');
   const csrForward = lib.func('void sg_csr_forward(int out, int batch, const int32_t *rowPtr, const int32_t *col, const float *val, const float *a, float *z)');
   const cscBackward = lib.func('void sg_csc_backward(int in, int batch, const int32_t *colPtr, const int32_t *row, const int32_t *perm, const float *val, const float *dz, float *da)');
   const csrGrad = lib.func('void sg_csr_grad(int out, int batch, const int32_t *rowPtr, const int32_t *col, const float *dz, const float *a, float *g)');
@@ -97,8 +98,23 @@ function bind(lib: ReturnType<(typeof import('koffi'))['load']>, blas: string): 
     biasGrad: (dz, out, batch, db) => biasGrad(dz, out, batch, db),
     softmaxXent: (logits, labels, classes, batch, smoothing, dlogits, correct) => xent(logits, labels, classes, batch, smoothing, dlogits, correct) as number,
     sgd: (w, v, g, mask, n, lr, o) => sgd(w, v, g, mask, n, lr, o.momentum, o.weightDecay, o.nesterov ? 1 : 0),
+    axpby: (n, a, x, b, y) => axpby(n, a, x, b, y),
     csrForward: (out, batch, m, a, z) => csrForward(out, batch, m.rowPtr, m.col, m.val, a, z),
     cscBackward: (inputs, batch, m, dz, da) => cscBackward(inputs, batch, m.colPtr, m.row, m.perm, m.val, dz, da),
     csrGrad: (out, batch, m, dz, a, g) => csrGrad(out, batch, m.rowPtr, m.col, dz, a, g),
   };
+}
+
+/**
+ * One line on the path a run's fully connected networks will compute on, for the CLI to print before
+ * it starts: `native` with its BLAS, or why not and how to get it. Undefined where another backend was
+ * asked for (the user chose; nothing to advise).
+ */
+export function computePathLine(requested: string | undefined, tensorflowInstalled: boolean): string | undefined {
+  const wanted = requested?.trim().toLowerCase();
+  if (wanted && wanted !== 'auto' && wanted !== 'native') return undefined;
+  if (!wanted && tensorflowInstalled) return undefined;
+  const native = loadNativeKernels();
+  if (native.ok) return `kernels: native (${native.kernels.description}; one BLAS thread per worker) for fully connected networks, wasm for the rest`;
+  return `kernels: wasm, the slow path (native unavailable: ${native.reason}); ${NATIVE_HINT}`;
 }
