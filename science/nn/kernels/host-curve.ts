@@ -3,10 +3,15 @@
  * kernels: each step mixes the point w(t) = sum_k b_k(t) theta_k, takes the loss gradient there, and
  * moves each control point along b_k(t) (dL/dw + wd w(t)) with masked momentum SGD, the masks being the
  * sparse subspace's (none in the dense subspace). The same arithmetic as curve-fit.ts on tfjs.
+ *
+ * In the sparse subspace with both ends on its masks, every point of the curve lies on them, so each
+ * sparse layer computes through its pattern and the control points, their momentum and the mixing are
+ * kept entries only; otherwise the point is dense.
  */
 import type { HostTensor } from '../../../base/values.js';
 import type { HostKernels } from './host-kernels.js';
-import { HostMlp } from './host-mlp.js';
+import { densify, gatherKept, type SparseRows } from './csr.js';
+import { HostMlp, sparseBelowFromEnv } from './host-mlp.js';
 
 type Tensors = Readonly<Record<string, HostTensor<'float32'>>>;
 
@@ -30,6 +35,8 @@ export class CurveOnHost {
   private readonly grads: Float32Array[];
   private readonly scratch: Float32Array[];
   private readonly shapes: number[][];
+  /** Per parameter, the sparse pattern its arrays follow (kept entries only), or null (dense). */
+  private readonly patterns: (SparseRows | null)[];
 
   constructor(
     private readonly kernels: HostKernels,
@@ -41,18 +48,24 @@ export class CurveOnHost {
     masks: Readonly<Record<string, HostTensor<'uint8'>>> | null,
     private readonly settings: HostCurveSettings,
   ) {
-    this.mlp = new HostMlp(kernels, sizes, 0);
-    this.mlp.load(start, {});
-    const live = this.mlp.liveParameters()!;
-    this.point = live.flatMap((p) => [p.w, p.b]);
     this.names = sizes.slice(1).flatMap((_, l) => [`fc${l + 1}.weight`, `fc${l + 1}.bias`]);
     this.shapes = this.names.map((n) => [...start[n]!.shape]);
-    const arrays = (t: Tensors): Float32Array[] => this.names.map((n) => t[n]!.data);
+    const onMasks = masks !== null && this.names.every((n) => !masks[n] || (zeroOffMask(start[n]!.data, masks[n]!.data) && zeroOffMask(end[n]!.data, masks[n]!.data)));
+    this.mlp = new HostMlp(kernels, sizes, onMasks ? sparseBelowFromEnv() : 0);
+    this.mlp.load(start, onMasks ? masks : {});
+    const live = this.mlp.liveParameters();
+    this.point = live.flatMap((p) => [p.w, p.b]);
+    this.patterns = live.flatMap((p) => [p.pattern, null]);
+    // The SGD masks: none where the arrays hold kept entries only, or in the dense subspace.
+    this.masks = this.names.map((n, i) => (this.patterns[i] || !masks ? null : (masks[n]?.data ?? null)));
+    const inputsOf = (i: number): number => this.shapes[i]![1] ?? 1;
+    const layout = (i: number, dense: Float32Array): Float32Array => (this.patterns[i] ? gatherKept(this.patterns[i]!, dense, inputsOf(i)) : dense.slice());
+    const arrays = (t: Tensors): Float32Array[] => this.names.map((n, i) => layout(i, t[n]!.data));
     this.ends = [arrays(start), arrays(end)];
-    this.masks = this.names.map((n) => masks?.[n]?.data ?? null);
     // Control points on the subspace's masks; momentum zero unless resumed.
-    this.controls = controls.map((c) => this.names.map((n, i) => onMask(c[n]!.data, this.masks[i] ?? null)));
-    this.momenta = controls.map((_, k) => this.names.map((n, i) => momenta[k]?.[n]?.data.slice() ?? new Float32Array(this.point[i]!.length)));
+    // (a pattern's gather drops the off-mask entries; a dense array is zeroed there).
+    this.controls = controls.map((c) => this.names.map((n, i) => layout(i, onMask(c[n]!.data, this.masks[i] ?? null))));
+    this.momenta = controls.map((_, k) => this.names.map((n, i) => (momenta[k]?.[n] ? layout(i, momenta[k]![n]!.data) : new Float32Array(this.point[i]!.length))));
     this.grads = this.point.map((p) => new Float32Array(p.length));
     this.scratch = this.point.map((p) => new Float32Array(p.length));
   }
@@ -93,13 +106,25 @@ export class CurveOnHost {
   }
 
   private tensors(arrays: Float32Array[]): Record<string, HostTensor<'float32'>> {
-    return Object.fromEntries(this.names.map((n, i) => [n, { dtype: 'float32' as const, shape: [...this.shapes[i]!], data: arrays[i]!.slice() }]));
+    return Object.fromEntries(
+      this.names.map((n, i) => {
+        const [out, inputs] = [this.shapes[i]![0]!, this.shapes[i]![1] ?? 1];
+        const data = this.patterns[i] ? densify(this.patterns[i]!, arrays[i]!, out, inputs) : arrays[i]!.slice();
+        return [n, { dtype: 'float32' as const, shape: [...this.shapes[i]!], data }];
+      }),
+    );
   }
 }
 
-/** A copy of `w` with +0 where `mask` is 0. */
+/** A copy of `w` with +0 where `mask` (if any) is 0. */
 function onMask(w: Float32Array, mask: Uint8Array | null): Float32Array {
   const out = w.slice();
   if (mask) for (let i = 0; i < out.length; i++) if (!mask[i]) out[i] = 0;
   return out;
+}
+
+/** Whether `w` is +0 or -0 wherever `mask` is 0. */
+function zeroOffMask(w: Float32Array, mask: Uint8Array): boolean {
+  for (let i = 0; i < w.length; i++) if (!mask[i] && w[i] !== 0) return false;
+  return true;
 }

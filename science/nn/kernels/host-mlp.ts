@@ -49,6 +49,16 @@ interface Buffers {
 
 export type LayerFormat = 'dense' | 'sparse';
 
+/** A layer's parameters as training holds them (HostMlp.liveParameters). */
+export interface LiveLayer {
+  /** Dense [out, in] weights, or the kept weights in `pattern`'s order. */
+  readonly w: Float32Array;
+  readonly b: Float32Array;
+  readonly pattern: SparseRows | null;
+  /** A dense layer's mask (null: every weight kept). */
+  readonly mask: Uint8Array | null;
+}
+
 export class HostMlp {
   private readonly layers: Layer[];
   private buffers: Buffers | undefined;
@@ -149,21 +159,22 @@ export class HostMlp {
   }
 
   /**
-   * The live weight and bias arrays of each layer of an unmasked dense network, for a caller that sets
-   * the weights itself every step (a curve's point w(t)); null if any layer is masked or sparse.
+   * Each layer's live parameters, for a caller that sets the weights itself every step (a curve's
+   * point w(t)): the dense weights (masked entries +0), or, for a sparse layer, the kept weights in the
+   * order of its pattern; and the bias.
    */
-  liveParameters(): { readonly w: Float32Array; readonly b: Float32Array }[] | null {
-    if (this.layers.some((L) => L.sp || L.mask || !L.w)) return null;
-    return this.layers.map((L) => ({ w: L.w!, b: L.b }));
+  liveParameters(): LiveLayer[] {
+    return this.layers.map((L) => (L.sp ? { w: L.sp.val, b: L.b, pattern: L.sp, mask: null } : { w: L.w!, b: L.b, pattern: null, mask: L.mask }));
   }
 
   /**
-   * The batch loss and, in live arrays overwritten by the next call, its unmasked gradient for every
-   * layer's weight and bias, checkpoint layout; nothing is updated.
+   * The batch loss and, in live arrays overwritten by the next call, its gradient for each layer's
+   * weights (as liveParameters lays them out: kept entries only for a sparse layer) and bias; nothing
+   * is updated. A dense layer's gradient is unmasked.
    */
   lossAndGradients(x: Float32Array, y: Int32Array, batch: number, smoothing: number): { loss: number; grads: { readonly w: Float32Array; readonly b: Float32Array }[] } {
-    const loss = this.forwardBackward(x, y, batch, smoothing, true);
-    return { loss, grads: this.layers.map((L) => ({ w: L.gw!, b: L.gb })) };
+    const loss = this.forwardBackward(x, y, batch, smoothing, false);
+    return { loss, grads: this.layers.map((L) => ({ w: L.sp ? L.spg! : L.gw!, b: L.gb })) };
   }
 
   /** Summed loss and correct predictions over n samples x [n, inputs], in chunks of `chunk`. */
