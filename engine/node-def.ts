@@ -44,6 +44,12 @@ type InputValue<S extends InputPortSpec> = S['gather'] extends true
 export type InputValues<I extends Record<string, InputPortSpec>> = { [K in keyof I]: InputValue<I[K]> };
 export type OutputValues<O extends Record<string, OutputPortSpec>> = { [K in keyof O]: PortValue<O[K]['type']> };
 
+/** What each connected input port of a node receives, by type: known before anything runs. */
+export type InputTypes<I extends Record<string, InputPortSpec>> = { readonly [K in keyof I]?: Accepted<I[K]['type']> };
+
+/** A port's accepted types as a union; distributive, so the general InputPortSpec gives every PortType. */
+type Accepted<T> = T extends readonly (infer E extends PortType)[] ? E : T;
+
 
 /** Everything a kind's `run` may use. It never sees the cache, only typed values. */
 export interface RunContext<P, I> {
@@ -116,6 +122,14 @@ export interface NodeDefinition<
    * problem stops the pipeline before anything runs. Must not need a tensor backend.
    */
   check?(params: Static<P>, facts: DataFacts): readonly ParamProblem[];
+  /**
+   * Roughly how much work a run is, in relative units (about one training step on a 128-sample
+   * minibatch; 1 when absent): the executor starts the ready nodes with the longest chain of work after
+   * them first. Only an estimate that orders the work, so it never enters a key; must not need a tensor
+   * backend. `inputs` holds the type each connected, non-gathering port receives (a Checkpoint or a
+   * Curve, for a port that takes either).
+   */
+  cost?(params: Static<P>, facts: DataFacts, inputs: InputTypes<I>): number;
   /** The seed the node uses, recorded in provenance. */
   seed?(params: Static<P>): number | undefined;
   /** Absent while the kind's science is not built yet: such a node validates and plans but cannot run. */

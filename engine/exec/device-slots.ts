@@ -1,8 +1,8 @@
-/** Accelerator slots held by tensor nodes while they run. */
 /** Accelerator slots, so that two trainings never share one GPU unintentionally. */
 export class DeviceSlots {
   private readonly free: number[];
-  private readonly waiting: ((slot: number) => void)[] = [];
+  /** Highest priority first; equal priorities in the order they asked. */
+  private readonly waiting: { readonly priority: number; readonly grant: (slot: number) => void }[] = [];
   private readonly unlimited: boolean;
 
   /** `count` slots numbered from 0; 0 means no accelerator, so no limit. */
@@ -11,16 +11,20 @@ export class DeviceSlots {
     this.unlimited = count === 0;
   }
 
-  async acquire(): Promise<number | undefined> {
+  /** A slot; while none is free, a released one goes to the waiting holder with the highest `priority`. */
+  async acquire(priority = 0): Promise<number | undefined> {
     if (this.unlimited) return undefined;
     const slot = this.free.shift();
     if (slot !== undefined) return slot;
-    return new Promise((resolve) => this.waiting.push(resolve));
+    return new Promise((grant) => {
+      const behind = this.waiting.findIndex((w) => w.priority < priority);
+      this.waiting.splice(behind === -1 ? this.waiting.length : behind, 0, { priority, grant });
+    });
   }
 
   release(slot: number): void {
     const next = this.waiting.shift();
-    if (next) next(slot);
+    if (next) next.grant(slot);
     else this.free.push(slot);
   }
 }

@@ -1,5 +1,6 @@
 /**
- * Runs a planned graph: instances in dependency order on a p-queue, each key computed at most once
+ * Runs a planned graph: instances in dependency order on a p-queue, the ready one with the longest
+ * estimated path of work after it first (critical-path.ts), each key computed at most once
  * (even when several instances share it, or another process is computing it), failures isolated to
  * their downstream cone, Ctrl-C stopping cleanly with every finished result kept.
  */
@@ -12,6 +13,7 @@ import type { KeyedInstance, ValidGraph } from '../lang/analyze.js';
 import { upstreamIds } from '../lang/expand.js';
 import type { ProgressEvent } from '../../base/values.js';
 import { lastRunOf, type PlanEntry } from '../plan.js';
+import { startPriorities } from './critical-path.js';
 import { DeviceSlots } from './device-slots.js';
 import { inputKeyMap } from './run-task.js';
 import type { Outcome, RunHooks, Runner, Task } from './runner.js';
@@ -54,7 +56,7 @@ export async function execute(graph: ValidGraph, plan: readonly PlanEntry[], opt
   try {
     // On abort, queued tasks are not cleared (p-queue would leave their promises pending forever): they
     // start, see the signal and return at once.
-    await Promise.all(instances.map((i) => execution.visit(i)));
+    await Promise.all([...execution.byPriority(instances).map((i) => execution.visit(i)), execution.startWhenQueued()]);
     await execution.idle();
   } finally {
     endRun();
@@ -82,6 +84,8 @@ class Execution {
   /** One promise per key: instances sharing a key (identical nodes in two imports) share the work. */
   private readonly work = new Map<NodeKey, Promise<Result>>();
   private readonly done = new Map<string, Promise<Result>>();
+  /** Queue priority per key: higher starts first. */
+  private readonly priority: ReadonlyMap<NodeKey, number>;
 
   constructor(
     private readonly graph: ValidGraph,
@@ -93,9 +97,12 @@ class Execution {
     this.signal = options.signal ?? new AbortController().signal;
     const onEvent = options.onEvent ?? (() => {});
     this.emit = (event) => onEvent(event);
-    this.queue = new PQueue({ concurrency: Math.max(1, this.runner.slots) });
+    // Started once every task ready at the start is queued: p-queue starts a task the moment it is added
+    // to a free slot, so the first ones added would run whatever their priority.
+    this.queue = new PQueue({ concurrency: Math.max(1, this.runner.slots), autoStart: false });
     this.devices = new DeviceSlots(options.gpus ?? 0);
     this.planned = new Map(plan.map((e) => [e.id, e]));
+    this.priority = startPriorities(graph, this.planned);
     for (const i of graph.instances) {
       if (!this.planned.has(i.id)) continue;
       const list = this.byKey.get(i.key);
@@ -106,6 +113,20 @@ class Execution {
 
   plannedInstances(): KeyedInstance[] {
     return this.graph.instances.filter((i) => this.planned.has(i.id));
+  }
+
+  /**
+   * Tensor nodes take accelerator slots as they become ready, before they are queued: visited in this
+   * order, those ready at the start ask in order of priority.
+   */
+  byPriority(instances: readonly KeyedInstance[]): KeyedInstance[] {
+    return [...instances].sort((a, b) => this.priorityOf(b) - this.priorityOf(a));
+  }
+
+  /** Starts the queue after one turn of the event loop, in which every task ready at the start is queued. */
+  async startWhenQueued(): Promise<void> {
+    await nextTurn();
+    this.queue.start();
   }
 
   /** Resolves once every task the queue was given has ended. */
@@ -162,14 +183,32 @@ class Execution {
       this.finish(instance.id, 'cached', Date.now());
       return { ok: true };
     }
+    const priority = this.priorityOf(instance);
     // The accelerator slot is taken before a queue slot, so nodes waiting for a GPU never hold up the
     // CPU-only nodes behind them in the queue.
-    const device = instance.kind.tensorBackend ? await this.devices.acquire() : undefined;
-    try {
-      return await this.queue.add(() => this.runClaimed(instance, force), { throwOnTimeout: true });
-    } finally {
-      if (device !== undefined) this.devices.release(device);
-    }
+    const device = instance.kind.tensorBackend ? await this.devices.acquire(priority) : undefined;
+    return new Promise<Result>((resolve, reject) => {
+      void this.queue.add(
+        async () => {
+          try {
+            resolve(await this.runClaimed(instance, force));
+          } catch (e) {
+            reject(e);
+          } finally {
+            if (device !== undefined) this.devices.release(device);
+          }
+          // The slot is held one more turn of the event loop, in which the consumers this result made
+          // ready are queued: p-queue hands a freed slot to the best task queued at that moment, so a
+          // chain's next node would otherwise lose it to a short leaf that was waiting.
+          await nextTurn();
+        },
+        { priority },
+      );
+    });
+  }
+
+  private priorityOf(instance: KeyedInstance): number {
+    return this.priority.get(instance.key) ?? 0;
   }
 
   /**
@@ -251,6 +290,11 @@ class Execution {
   private taskOf(instance: KeyedInstance): Task {
     return taskOf(instance, this.graph, this.options.gitCommit);
   }
+}
+
+/** After the microtasks queued now, and the ones they queue: promise chains that need no I/O have settled. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function taskOf(instance: KeyedInstance, graph: ValidGraph, gitCommit: string | undefined): Task {

@@ -23,6 +23,8 @@ export interface KeyedInstance extends Instance {
    * filled in) and a file path made absolute.
    */
   readonly runParams: Record<string, unknown>;
+  /** What analysis read about the data (the training set's size): for its kind's check and cost; not keyed. */
+  readonly facts: DataFacts;
 }
 
 export interface ValidGraph {
@@ -142,7 +144,7 @@ function keyInstances(instances: readonly Instance[], options: AnalyzeOptions, p
       ...(read.file === undefined ? {} : { file: read.file }),
       ...(instance.salt === undefined ? {} : { salt: instance.salt }),
     };
-    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, runParams: read.runParams });
+    keyed.set(instance.id, { ...instance, key: nodeKey(components), components, runParams: read.runParams, facts: read.facts });
   }
   for (const list of checked.values()) for (const p of mergeInstanceProblems(list)) problems.push(p);
   return keyed;

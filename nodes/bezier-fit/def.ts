@@ -1,6 +1,7 @@
 /** `bezier-fit`: a low-loss Bezier curve between two solutions (Garipov et al. 2018). */
 import { Type } from '@sinclair/typebox';
 import { defineNode } from '../../engine/node-def.js';
+import { pathCost, trainingCost } from '../common/cost.js';
 import { SCHEDULE_DOCS } from '../../science/nn/names.js';
 import { evaluationParams, namesUnion, trainingParams } from '../common/params.js';
 
@@ -48,6 +49,7 @@ export const bezierFit = defineNode({
   },
   tensorBackend: true,
   datasetParam: 'dataset',
+  cost: (params, facts) => trainingCost(params, facts) + pathCost(params.points, params.splits, facts),
   seed: (params) => params.t_seed,
   run: async (ctx) => (await import('./run.js')).runBezierFit(ctx),
 });

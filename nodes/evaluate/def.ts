@@ -1,6 +1,7 @@
 /** `evaluate`: loss and accuracy of a checkpoint, or along a curve. */
 import { Type } from '@sinclair/typebox';
 import { defineNode } from '../../engine/node-def.js';
+import { evaluationCost, pathCost } from '../common/cost.js';
 import { evaluationParams } from '../common/params.js';
 
 export const evaluateParams = Type.Object(
@@ -35,5 +36,11 @@ export const evaluate = defineNode({
   },
   tensorBackend: true,
   datasetParam: 'dataset',
+  // `points` only counts for a curve. The gradient norm's pass with gradients over the training set costs
+  // about three forward passes.
+  cost: (params, facts, inputs) =>
+    inputs.target === 'Curve'
+      ? pathCost(params.points, params.splits, facts)
+      : evaluationCost(params.splits, facts) + (params.gradient_norm ? 3 * evaluationCost(['train'], facts) : 0),
   run: async (ctx) => (await import('./run.js')).runEvaluate(ctx),
 });

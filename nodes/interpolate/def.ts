@@ -1,6 +1,7 @@
 /** `interpolate`: the loss along the straight line between two checkpoints. */
 import { Type } from '@sinclair/typebox';
 import { defineNode } from '../../engine/node-def.js';
+import { pathCost } from '../common/cost.js';
 import { evaluationParams } from '../common/params.js';
 
 export const interpolateParams = Type.Object(
@@ -34,5 +35,6 @@ export const interpolate = defineNode({
   },
   tensorBackend: true,
   datasetParam: 'dataset',
+  cost: (params, facts) => pathCost(params.points, params.splits, facts),
   run: async (ctx) => (await import('./run.js')).runInterpolate(ctx),
 });

@@ -1,6 +1,7 @@
 /** `prune`: magnitude pruning, gradual during training (Zhu & Gupta) or one-shot of a trained model. */
 import { Type } from '@sinclair/typebox';
 import { pruneProblems } from '../common/checks.js';
+import { trainingCost } from '../common/cost.js';
 import { defineNode } from '../../engine/node-def.js';
 import { trainingParams } from '../common/params.js';
 
@@ -51,6 +52,8 @@ export const prune = defineNode({
     metrics: { type: 'Metrics', doc: 'Final loss and accuracy, sparsity per layer, loss curve.' },
   },
   check: pruneProblems,
+  // One-shot pruning without fine-tuning is one pass over the weights, no training.
+  cost: (params, facts) => (params.method === 'gradual' || params.finetune ? trainingCost(params, facts) : 1),
   tensorBackend: true,
   datasetParam: 'dataset',
   seed: (params) => params.data_seed,

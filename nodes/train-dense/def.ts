@@ -1,6 +1,7 @@
 /** `train-dense`: the dense baseline, trained from an initialisation with SGD. */
 import { Type } from '@sinclair/typebox';
 import { trainDenseProblems } from '../common/checks.js';
+import { trainingCost } from '../common/cost.js';
 import { defineNode } from '../../engine/node-def.js';
 import { continueFromStepParam, trainingParams } from '../common/params.js';
 
@@ -33,6 +34,7 @@ export const trainDense = defineNode({
     metrics: { type: 'Metrics', doc: 'Training and test loss and accuracy of the final weights, the loss curve, steps, wall time.' },
   },
   check: trainDenseProblems,
+  cost: trainingCost,
   tensorBackend: true,
   datasetParam: 'dataset',
   seed: (params) => params.data_seed,

@@ -1,6 +1,7 @@
 /** `train-sparse-scratch`: training with a fixed mask (scratch or lottery), or dynamic sparse training. */
 import { Type } from '@sinclair/typebox';
 import { defineNode } from '../../engine/node-def.js';
+import { trainingCost } from '../common/cost.js';
 import { SPARSE_METHOD_DOCS } from '../../science/nn/names.js';
 import { continueFromStepParam, namesUnion, trainingParams } from '../common/params.js';
 
@@ -42,6 +43,7 @@ export const trainSparseScratch = defineNode({
   },
   tensorBackend: true,
   datasetParam: 'dataset',
+  cost: trainingCost,
   seed: (params) => params.data_seed,
   run: async (ctx) => (await import('./run.js')).runTrainSparse(ctx),
 });

@@ -8,12 +8,13 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from '../../cache/memory-store.js';
 import { dataHooks } from '../../science/data/index.js';
+import { startPriorities } from '../../engine/exec/critical-path.js';
 import { analyze } from '../../engine/lang/analyze.js';
 import { planGraph } from '../../engine/plan.js';
 import { KindRegistry } from '../../engine/registry.js';
 import { builtinKinds } from '../../nodes/index.js';
 
-test('analysing and planning the paper pipeline, datasets fingerprinted, loads no tensor library', () => {
+test('analysing and planning the paper pipeline, datasets fingerprinted, costs estimated, loads no tensor library', () => {
   const file = fileURLToPath(new URL('../../../pipelines/paper.yaml', import.meta.url));
   const result = analyze(file, {
     registry: new KindRegistry(builtinKinds),
@@ -23,5 +24,7 @@ test('analysing and planning the paper pipeline, datasets fingerprinted, loads n
   const plan = planGraph(result.graph, new MemoryStore());
   assert.equal(plan.length, result.graph.instances.length);
   assert.ok(plan.some((e) => e.components.data !== undefined), 'MNIST was fingerprinted');
+  // The kinds' cost estimates, which order the run, are definitions' code too.
+  assert.equal(startPriorities(result.graph, new Map(plan.map((e) => [e.id, e]))).size, new Set(plan.map((e) => e.key)).size);
   assert.equal('_tfengine' in globalThis, false);
 });
