@@ -21,7 +21,7 @@ export interface Provenance {
   readonly params: unknown;
   /** Input port name to the key (or keys, for gathering ports) of the result it consumed. */
   readonly inputs: Readonly<Record<string, NodeKey | readonly NodeKey[]>>;
-  readonly backend?: { readonly name: string; readonly version: string };
+  readonly backend?: { readonly name: string; readonly version: string; readonly kernels?: string };
   readonly libraries: Readonly<Record<string, string>>;
   readonly seed?: number;
   readonly startedAt: string;

@@ -80,6 +80,7 @@ function describeRecord(record: ResultRecord, depth: number): string {
   if (depth === 0) {
     lines.push(`${pad}  pipeline ${p.pipeline ?? '?'}`, `${pad}  params ${JSON.stringify(p.params)}`);
     if (p.seed !== undefined) lines.push(`${pad}  seed ${p.seed}`);
+    if (p.backend?.kernels) lines.push(`${pad}  kernels ${p.backend.kernels}`);
     lines.push(`${pad}  size ${record.sizeBytes} bytes`);
   }
   return lines.join('\n');

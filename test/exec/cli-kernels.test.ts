@@ -49,6 +49,9 @@ test('run says it computes on the native kernels and records them in provenance'
   assert.equal(ckpt.meta?.backend, 'native');
   assert.equal(backend?.name, 'native');
   assert.match(backend?.kernels ?? '', /^sparsegraph native kernels 1, OpenBLAS/);
+  const shown = await cli(['show', 'dense', '--pipeline', file, '--cache', cache]);
+  assert.match(shown.stdout, /with native \d+\.\d+\.\d+/);
+  assert.match(shown.stdout, /\n {2}kernels sparsegraph native kernels 1, OpenBLAS /);
 });
 
 test('without a usable BLAS the run falls back to wasm, says why and how to get the native path; keys do not change', async () => {
