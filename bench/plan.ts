@@ -12,11 +12,10 @@ import { dataHooks } from '../science/data/index.js';
 import { execute } from '../engine/exec/executor.js';
 import { InlineRunner } from '../engine/exec/inline-runner.js';
 import { analyze, type ValidGraph } from '../engine/lang/analyze.js';
-import { defineNode } from '../engine/node-def.js';
+import { benchInstant, instantChains } from './instant-kind.js';
 import { planGraph } from '../engine/plan.js';
 import { KindRegistry } from '../engine/registry.js';
 import { builtinKinds } from '../nodes/index.js';
-import { Type } from '@sinclair/typebox';
 
 /** 2,500 seeds x (init, prune, lottery-reset, train-sparse-scratch) = 10,000 instances of the paper's kinds. */
 function paperLikePipeline(seeds: number): string {
@@ -38,27 +37,6 @@ function writtenNodesPipeline(count: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-const instant = defineNode({
-  kind: 'bench-instant',
-  version: 1,
-  description: 'Does nothing measurable: isolates the executor and cache overhead.',
-  params: Type.Object({ i: Type.Integer() }, { additionalProperties: false }),
-  inputs: { prev: { type: 'Metrics', optional: true, doc: 'previous' } },
-  outputs: { out: { type: 'Metrics', doc: 'i' } },
-  run: async ({ params }) => ({ out: { values: { i: params.i } } }),
-});
-
-/** 1,000 nodes in 100 chains of 10. */
-function chainsPipeline(): string {
-  const lines = ['sparsegraph: 1', 'name: bench-noop', 'nodes:'];
-  for (let c = 0; c < 100; c++) {
-    for (let k = 0; k < 10; k++) {
-      const prev = k === 0 ? '' : `, inputs: { prev: c${c}n${k - 1} }`;
-      lines.push(`  c${c}n${k}: { kind: bench-instant, with: { i: ${c * 10 + k} }${prev} }`);
-    }
-  }
-  return `${lines.join('\n')}\n`;
-}
 
 function analyzed(file: string, registry: KindRegistry): ValidGraph {
   const result = analyze(file, { registry, ...dataHooks });
@@ -90,9 +68,10 @@ export async function benchPlanning(): Promise<Record<string, number>> {
     const writtenMs = performance.now() - t;
     if (writtenGraph.instances.length !== 100_000) throw new Error('the 100,000-node file lost nodes');
 
-    const registry = new KindRegistry([...builtinKinds, instant]);
+    const registry = new KindRegistry([...builtinKinds, benchInstant]);
     const chains = join(dir, 'chains.yaml');
-    writeFileSync(chains, chainsPipeline());
+    // 1,000 nodes in 100 chains of 10.
+    writeFileSync(chains, instantChains('bench-noop', 100, 10));
     const first = analyzed(chains, registry);
     await execute(first, planGraph(first, store), { store, runner: new InlineRunner(store, registry, 1) });
     t = performance.now();

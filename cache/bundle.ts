@@ -57,11 +57,19 @@ export interface ExportReport {
   readonly fileBytes: number;
 }
 
-/** Writes `keys` and every stored result they were computed from to `outFile` (replaced atomically). */
-export async function exportBundle(store: CacheStore, keys: readonly NodeKey[], outFile: string): Promise<ExportReport> {
-  const closure = reachableFrom(keys, (key) => store.record(key)?.provenance.inputs);
+export interface ExportOptions {
+  /**
+   * Also write every stored result the keys were computed from (default true: a colleague's cache can
+   * then re-run the pipeline); false writes the keys alone (a task's inputs shipped to a worker).
+   */
+  readonly closure?: boolean;
+}
+
+/** Writes `keys` and (by default) every stored result they were computed from to `outFile` (replaced atomically). */
+export async function exportBundle(store: CacheStore, keys: readonly NodeKey[], outFile: string, options: ExportOptions = {}): Promise<ExportReport> {
+  const closure = options.closure === false ? new Set(keys) : reachableFrom(keys, (key) => store.record(key)?.provenance.inputs);
   const missing = [...closure].filter((k) => !store.has(k)).sort();
-  const entries = inputsFirst(store, keys);
+  const entries = options.closure === false ? keys.flatMap((k) => store.entry(k) ?? []) : inputsFirst(store, keys);
   const blobs: { digest: Digest; offset: number; bytes: number }[] = [];
   const seen = new Set<Digest>();
   let offset = 0;

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { jsonOption } from '../common.js';
 import { printJson, UsageError } from '../output.js';
 
-const AREAS = ['plan', 'cache', 'nn'] as const;
+const AREAS = ['plan', 'cache', 'nn', 'queue'] as const;
 
 export function registerBenchCommand(cli: Command): void {
   cli
@@ -50,6 +50,8 @@ async function runArea(area: (typeof AREAS)[number]): Promise<Record<string, num
         rmSync(dir, { recursive: true, force: true });
       }
     }
+    case 'queue':
+      return (await import('../../bench/queue.js')).benchQueue();
     case 'nn': {
       const nn = await import('../../bench/nn.js');
       const figures = await nn.benchNumerics({});

@@ -146,6 +146,7 @@ function runCommand(cli: Command): void {
     .option('-j, --jobs <n>', 'nodes run in parallel worker threads (0: in this thread)', (v) => parseCount(v, '--jobs'), availableParallelism())
     .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run (default: the GPUs found, with tfjs-node-gpu installed)', (v) => parseCount(v, '--gpus'))
     .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, native, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')
+    .option('--queue <url>', 'coordinate workers (`sparsegraph worker --queue URL`) through Redis at URL instead of computing here; every ready node is queued')
     .action(async (file: string, opts: AnalysisOptions & CacheOptions & RunFlags) => {
       process.exitCode = await runPipeline(file, opts);
     });
@@ -183,6 +184,7 @@ function printReport(written: { html: string; markdown: string; figures: readonl
 
 interface RunFlags extends Selection {
   jobs: number;
+  queue?: string;
   gpus?: number;
   backend?: string;
 }
@@ -252,6 +254,27 @@ function printRunSummary(report: ExecutionReport, written: { html: string } | un
   if (written) process.stderr.write(`report: ${written.html}\n`);
 }
 
+/**
+ * In-flight tasks of a coordinator: every ready node is queued (the workers' own --jobs decide how many
+ * run), up to this many at once.
+ */
+const QUEUED_AT_ONCE = 256;
+
+/** The coordinator's runner, or a usage error naming the URL's problem. */
+async function queueRunner(url: string, store: CacheStore) {
+  const [{ QueueRunner }, { checkRedisUrl, redactedUrl }] = await Promise.all([import('../../engine/exec/queue/coordinator.js'), import('../../engine/exec/queue/protocol.js')]);
+  try {
+    checkRedisUrl(url);
+  } catch (error: unknown) {
+    throw new UsageError((error as Error).message);
+  }
+  try {
+    return await QueueRunner.open(url, store, QUEUED_AT_ONCE);
+  } catch (error: unknown) {
+    throw new UsageError(`cannot reach the queue at ${redactedUrl(url)}: ${(error as Error).message}`);
+  }
+}
+
 /** `run FILE`: runs what is not cached and returns the exit code. */
 async function runPipeline(file: string, opts: AnalysisOptions & CacheOptions & RunFlags): Promise<number> {
   const graph = await analyzeOrExit(file, opts);
@@ -259,8 +282,9 @@ async function runPipeline(file: string, opts: AnalysisOptions & CacheOptions & 
   const { backend, gpus } = await backendAndSlots(opts);
   const storeDir = cacheDirFor(opts, file);
   const store = await openCache(opts, file);
-  const runner =
-    opts.jobs === 0
+  const runner = opts.queue
+    ? await queueRunner(opts.queue, store)
+    : opts.jobs === 0
       ? new InlineRunner(store, await registryFor(opts), 1, tensorsFor(backend))
       : new WorkerPoolRunner(opts.jobs, { storeDir, composer: composerUrl, kindModules: kindModules(opts), ...(backend ? { backend } : {}) });
   const plan = planOf(graph, store, opts);
@@ -268,7 +292,7 @@ async function runPipeline(file: string, opts: AnalysisOptions & CacheOptions & 
   const interactive = Boolean(process.stderr.isTTY) && !opts.json;
   const view = progressView(plan.length, interactive);
   if (!opts.json) process.stderr.write(`${graph.name}: ${plan.length} node instance(s), ${toRun} to run\n`);
-  const kernels = toRun > 0 && !opts.json ? await computePathLine(backend) : undefined;
+  const kernels = toRun > 0 && !opts.json && !opts.queue ? await computePathLine(backend) : undefined;
   if (kernels) process.stderr.write(`${kernels}\n`);
 
   const controller = new AbortController();

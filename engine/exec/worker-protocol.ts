@@ -20,6 +20,8 @@ export interface WorkerSetup {
   readonly composer: string;
   readonly kindModules: readonly string[];
   readonly backend?: string;
+  /** A queue worker's Redis URL: resumable progress is kept there, so another worker can resume a task. */
+  readonly progressRedis?: string;
 }
 
 export type ToWorker = { readonly type: 'run'; readonly task: Task } | { readonly type: 'abort' };

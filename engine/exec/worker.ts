@@ -3,6 +3,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openStore } from '../../cache/lmdb-store.js';
+import { RedisProgress, withRedisProgress } from './queue/redis-progress.js';
 import { runTask } from './run-task.js';
 import type { Task } from './runner.js';
 import type { Composer, FromWorker, ToWorker, WorkerSetup } from './worker-protocol.js';
@@ -12,7 +13,9 @@ const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
 
 const composer = import(setup.composer) as Promise<Composer>;
-const ready = Promise.all([openStore(setup.storeDir), composer.then((c) => c.loadKinds(setup.kindModules)), composer]);
+const progress = setup.progressRedis ? new RedisProgress(setup.progressRedis) : undefined;
+const store = openStore(setup.storeDir).then((s) => (progress ? withRedisProgress(s, progress) : s));
+const ready = Promise.all([store, composer.then((c) => c.loadKinds(setup.kindModules)), composer]);
 /** The running task's controller, set as soon as its message arrives, so an abort sent while this thread is still starting is not lost. */
 let current: AbortController | undefined;
 
