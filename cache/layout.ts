@@ -197,6 +197,13 @@ export const FILES = {
   compactionLock: 'compacting.json',
   /** Where a compaction writes the compacted copy before it replaces data.mdb. */
   compactionTmp: 'compact-tmp',
+  /**
+   * One append-only JSON-lines file per `run` in progress (`<run id>.jsonl`: its plan, starts, progress
+   * and finishes), written by the CLI beside the LMDB file so that `serve` can follow a run of another
+   * process without writing the cache. Kept out of LMDB: a progress line a second per node would be a
+   * durable write transaction each, contending with the results.
+   */
+  progress: 'progress',
 } as const;
 
 /** Content of an opener file and of the compaction lock: enough to tell whether the holder is alive. */

@@ -24,6 +24,11 @@ import { acquireCompactionLock, registerOpener, type OpenerRegistration } from '
 export interface LmdbStoreOptions extends StoreOptions {
   /** How long opening waits while another process compacts the store, in ms. Default 120000. */
   readonly openTimeoutMs?: number;
+  /**
+   * Opens the environment read-only (LMDB's MDB_RDONLY): every write is refused, so a reader such as
+   * `serve` never changes the file (damaged values are only reported, not removed). The store must exist.
+   */
+  readonly readOnly?: boolean;
 }
 
 class LmdbBackend implements Backend {
@@ -32,15 +37,18 @@ class LmdbBackend implements Backend {
   #env: RootDatabase | undefined;
   #dbs = new Map<TableName, Database<Buffer, string>>();
 
-  constructor(dir: string, opener: OpenerRegistration) {
+  readonly #readOnly: boolean;
+
+  constructor(dir: string, opener: OpenerRegistration, readOnly = false) {
     this.location = dir;
     this.#opener = opener;
+    this.#readOnly = readOnly;
     this.#openEnv();
   }
 
   #openEnv(): void {
     checkStructure(this.location);
-    const env = guard(this.location, () => open({ path: this.location, maxDbs: TABLE_NAMES.length + 2 }));
+    const env = guard(this.location, () => open({ path: this.location, maxDbs: TABLE_NAMES.length + 2, ...(this.#readOnly ? { readOnly: true } : {}) }));
     this.#env = env;
     this.#dbs = new Map(TABLE_NAMES.map((name) => [name, env.openDB<Buffer, string>({ name, encoding: 'binary' })]));
   }
@@ -89,6 +97,7 @@ class LmdbBackend implements Backend {
   async write<T>(fn: () => T, options: { readonly durable: boolean }): Promise<T> {
     const env = this.#env;
     if (env === undefined) throw new Error(`the cache at ${this.location} is not open`);
+    if (this.#readOnly) throw new Error(`the cache at ${this.location} is open read-only`);
     // A child transaction is rolled back when fn throws; a plain async transaction would commit the
     // writes made before the throw.
     const result = (await guardAsync(this.location, () => env.childTransaction(fn))) as T;
@@ -148,11 +157,14 @@ export class LmdbStore extends StoreCore {
 
   /** Opens (creating if needed) the store in `dir`. Prefer `openStore`. */
   static async open(dir: string, options: LmdbStoreOptions = {}): Promise<LmdbStore> {
-    fs.mkdirSync(dir, { recursive: true });
+    const readOnly = options.readOnly === true;
+    // A reader makes nothing: a missing store is an error, not a fresh empty one.
+    if (readOnly && !fs.existsSync(path.join(dir, FILES.data))) throw Object.assign(new Error(`no cache at ${dir}`), { code: 'ENOENT' });
+    if (!readOnly) fs.mkdirSync(dir, { recursive: true });
     const opener = await registerOpener(dir, { timeoutMs: options.openTimeoutMs ?? 120_000 });
     let backend: LmdbBackend | undefined;
     try {
-      backend = new LmdbBackend(dir, opener);
+      backend = new LmdbBackend(dir, opener, readOnly);
       await checkFormat(backend);
       return new LmdbStore(backend, options);
     } catch (error: unknown) {

@@ -11,6 +11,7 @@ import { registerBenchCommand } from './commands/bench.js';
 import { registerCacheCommand } from './commands/cache.js';
 import { registerPipelineCommands } from './commands/pipeline.js';
 import { registerResultCommands } from './commands/results.js';
+import { registerServeCommand } from './commands/serve.js';
 import { registerWorkerCommand } from './commands/worker.js';
 import { debugFromEnv } from './environment.js';
 import { EXIT, expectedFailure, paint, printJson, UsageError } from './output.js';
@@ -24,6 +25,7 @@ function program(): Command {
     .exitOverride();
   registerPipelineCommands(cli); // validate, plan, graph, run, report
   registerResultCommands(cli); // show, gc, pin, export
+  registerServeCommand(cli); // serve
   registerCacheCommand(cli); // cache export, cache verify, cache import
   registerWorkerCommand(cli); // worker
   registerBenchCommand(cli); // bench

@@ -16,6 +16,8 @@ import { composerUrl, computePathLine, tensorsFor } from '../compose.js';
 import { EXIT, paint, printJson, UsageError } from '../output.js';
 import { progressView } from '../progress.js';
 import { backendFromEnv } from '../environment.js';
+import { openProgressLog } from '../serve/progress-log.js';
+import { parsePort, serveGraph, type ServeFlags } from './serve.js';
 import {
   analyzeOrExit,
   cacheDirFor,
@@ -147,6 +149,9 @@ function runCommand(cli: Command): void {
     .option('--gpus <n>', 'accelerator slots: tensor nodes hold one each while they run (default: the GPUs found, with tfjs-node-gpu installed)', (v) => parseCount(v, '--gpus'))
     .option('--backend <name>', 'tensor backend: tensorflow-gpu, tensorflow, native, wasm, cpu (default: best available; $SPARSEGRAPH_BACKEND)')
     .option('--queue <url>', 'coordinate workers (`sparsegraph worker --queue URL`) through Redis at URL instead of computing here; every ready node is queued')
+    .option('--serve', 'also serve the live page of this run (as `sparsegraph serve`; its URL is the first stdout line) and keep it up after the run until Ctrl-C')
+    .option('--port <port>', 'with --serve: the port of the page', parsePort)
+    .option('--host <host>', 'with --serve: the address of the page (default 127.0.0.1)')
     .action(async (file: string, opts: AnalysisOptions & CacheOptions & RunFlags) => {
       process.exitCode = await runPipeline(file, opts);
     });
@@ -182,8 +187,9 @@ function printReport(written: { html: string; markdown: string; figures: readonl
   if (written.missing.length > 0) process.stdout.write(`not in the cache yet: ${written.missing.join(', ')}\n`);
 }
 
-interface RunFlags extends Selection {
+interface RunFlags extends Selection, ServeFlags {
   jobs: number;
+  serve?: boolean;
   queue?: string;
   gpus?: number;
   backend?: string;
@@ -295,6 +301,21 @@ async function runPipeline(file: string, opts: AnalysisOptions & CacheOptions & 
   const kernels = toRun > 0 && !opts.json && !opts.queue ? await computePathLine(backend) : undefined;
   if (kernels) process.stderr.write(`${kernels}\n`);
 
+  // What `serve` (in this process or another) follows; a run that cannot write it still runs.
+  const log = (() => {
+    try {
+      return openProgressLog(storeDir, {
+        pipeline: resolve(file),
+        name: graph.name,
+        toRun: plan.filter((e) => e.status === 'run').map((e) => e.key),
+        keyOf: (id) => graph.byId.get(id)?.key ?? '',
+      });
+    } catch (e) {
+      if (!opts.json) process.stderr.write(`sparsegraph: warning: no live progress for \`serve\`: ${(e as Error).message}\n`);
+      return undefined;
+    }
+  })();
+  const page = opts.serve ? await serveGraph(graph, storeDir, opts, store) : undefined;
   const controller = new AbortController();
   const signals = stopOnSignals(controller);
   try {
@@ -303,7 +324,10 @@ async function runPipeline(file: string, opts: AnalysisOptions & CacheOptions & 
       store,
       runner,
       signal: controller.signal,
-      onEvent: (e) => view.onEvent(e),
+      onEvent: (e) => {
+        view.onEvent(e);
+        log?.onEvent(e);
+      },
       gpus,
       ...(commit ? { gitCommit: commit } : {}),
     });
@@ -311,11 +335,22 @@ async function runPipeline(file: string, opts: AnalysisOptions & CacheOptions & 
     // A pipeline with figures ends with its report, rebuilt from the cache (also after failures).
     const hasFigures = graph.instances.some((i) => i.kind.kind === 'figure');
     const written = hasFigures && !report.aborted ? await writeReportOf(graph, store) : undefined;
+    log?.end();
     printRunSummary(report, written, opts.json);
+    if (page && !report.aborted) {
+      signals.dispose();
+      process.stderr.write(`run finished; the page stays up at ${page.url} until Ctrl-C\n`);
+      await new Promise<void>((done) => {
+        process.once('SIGINT', () => done());
+        process.once('SIGTERM', () => done());
+      });
+    }
     if (report.aborted) return EXIT.signalled(signals.stoppedBy() ?? 'SIGINT');
     return report.failed.length > 0 || report.skipped.length > 0 ? EXIT.failure : EXIT.ok;
   } finally {
+    log?.end();
     signals.dispose();
+    await page?.close();
     await runner.close();
     await store.close();
     reportDamage(store);
