@@ -21,6 +21,8 @@ describe('cache layout', () => {
       openers: 'openers',
       compactionLock: 'compacting.json',
       compactionTmp: 'compact-tmp',
+      // The live progress files `run` writes for `serve` (cli/serve/progress-log.ts); not LMDB's.
+      progress: 'progress',
     });
     assert.equal(lastRunKey('pipelines/paper.yaml', 'train'), '["pipelines/paper.yaml","train"]');
     assert.equal(pinKey('ab'.repeat(32) as NodeKey, 'fig 3'), `["${'ab'.repeat(32)}","fig 3"]`);
