@@ -90,7 +90,7 @@ async function runCase(c: HostileCase): Promise<string[]> {
   const record: Recorded = { name: c.name, family: c.family, why: c.why, exit: exitsOf(c), runs: [], problems };
   try {
     await c.setup(dir);
-    const options = { cwd: dir, timeoutMs, ...(c.heapMb ? { heapMb: c.heapMb } : {}), ...(c.env ? { env: c.env } : {}) };
+    const options = { cwd: dir, timeoutMs, ...(c.heapMb ? { heapMb: c.heapMb } : {}), ...(c.env ? { env: c.env } : {}), ...(c.unprivileged ? { unprivileged: true } : {}) };
     let allAccepted = true;
     let planJson: string | undefined;
     for (const planned of plannedRuns(c, dir)) {
