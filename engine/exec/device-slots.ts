@@ -22,6 +22,11 @@ export class DeviceSlots {
     });
   }
 
+  /** How many holders are waiting for a slot (what a test observes instead of guessing with a delay). */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   release(slot: number): void {
     const next = this.waiting.shift();
     if (next) next.grant(slot);

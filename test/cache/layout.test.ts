@@ -3,6 +3,7 @@
  * come with a FORMAT_VERSION (or codec version) bump, never by accident.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import xxhash from 'xxhash-wasm';
 import { blobDigest, encodeTensor } from '../../cache/blob-codec.js';
@@ -28,6 +29,8 @@ describe('cache layout', () => {
     assert.equal(pinKey('ab'.repeat(32) as NodeKey, 'fig 3'), `["${'ab'.repeat(32)}","fig 3"]`);
     // Composite keys past LMDB's key size limit are hashed.
     assert.equal(lastRunKey('x'.repeat(2000), 'n'), 'sha256:1c12d2583e5f560bcce3307ecaf41be084fdd33f512d05b7a8b216b0405df329');
+    // ...by the definition: sha256 of the composite key's JSON text, recomputed here without layout.ts.
+    assert.equal(createHash('sha256').update(JSON.stringify(['x'.repeat(2000), 'n'])).digest('hex'), '1c12d2583e5f560bcce3307ecaf41be084fdd33f512d05b7a8b216b0405df329');
   });
 
   it('encodes tensors to the same bytes and digests as it always did', () => {
@@ -38,6 +41,9 @@ describe('cache layout', () => {
       '53475442010000020000000000001040000000000000104002000000020000000000803f000000800000003f000000c0',
     );
     assert.equal(blobDigest(dense), '208d7a54056b0e2e254b70dbd295618dff17b412c6a656e49fd27207c26e97c6');
+    // A blob's digest is the sha256 of its bytes: recomputed from the pinned hex, not through blob-codec.
+    const denseBytes = Buffer.from('53475442010000020000000000001040000000000000104002000000020000000000803f000000800000003f000000c0', 'hex');
+    assert.equal(createHash('sha256').update(denseBytes).digest('hex'), '208d7a54056b0e2e254b70dbd295618dff17b412c6a656e49fd27207c26e97c6');
     const sparse = encodeTensor({ dtype: 'float32', shape: [100], data: Float32Array.from({ length: 100 }, (_, i) => (i % 10 === 0 ? i / 4 : 0)) });
     assert.equal(blobDigest(sparse), '83d012bd670d89018c23ce7df9cb9c34f416031bd5b7bfbbce9983803aa6746c');
     const bits = encodeTensor({ dtype: 'uint8', shape: [10], data: Uint8Array.from([1, 0, 0, 1, 1, 0, 0, 0, 0, 1]) });

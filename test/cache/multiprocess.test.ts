@@ -5,18 +5,28 @@ import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import type { NodeKey } from '../../base/brand.js';
 import { collectGarbage } from '../../cache/gc.js';
 import { currentThread } from '../../cache/liveness.js';
 import { openStore } from '../../cache/lmdb-store.js';
+import type { CacheStore } from '../../cache/store.js';
 import { atomicityOutputs, ATOMICITY_KEYS } from './fixtures/atomicity.js';
 import { keyOf, provenance, rng } from './fixtures/data.js';
 import { tempDir } from './fixtures/lmdb-harness.js';
+import { watchedSignal } from './fixtures/watched-claim.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/child.js', import.meta.url));
 const dirs: string[] = [];
 /** Threads are told apart from their process only where /proc says which threads exist. */
 const linux = currentThread() !== undefined;
 after(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** The keys the store counts as claimed by a live owner right now (what gc reads). */
+async function liveClaims(store: CacheStore): Promise<readonly NodeKey[]> {
+  let live: readonly NodeKey[] = ['not looked at' as NodeKey];
+  await store.sweep((view) => ((live = view.liveClaims), { removeResults: [], removeProgress: [] }), { dryRun: true });
+  return live;
+}
 
 function freshDir(): string {
   const dir = tempDir('sg-mp-');
@@ -100,17 +110,21 @@ describe('several processes on one LMDB cache', () => {
     assert.equal(await owner.line(), 'claimed');
     // Default heartbeat settings: only the dead pid can explain a prompt takeover.
     const store = await openStore(dir, { claimPollMs: 20 });
-    const controller = new AbortController();
-    const blocked = store.claim(key, { signal: controller.signal });
-    await new Promise((r) => setTimeout(r, 150));
-    controller.abort(new Error('owner alive'));
+    const watch = watchedSignal();
+    const blocked = store.claim(key, { signal: watch.signal });
+    await watch.afterLooks(5);
+    watch.abort(new Error('owner alive'));
     await assert.rejects(blocked, /owner alive/, 'a live owner keeps its claim');
+    assert.deepEqual(await liveClaims(store), [key]);
     owner.process.kill('SIGKILL');
     assert.equal((await owner.exit).signal, 'SIGKILL');
-    const started = Date.now();
-    const claim = await store.claim(key);
+    // Its heartbeat is not 30 s old yet: only the dead owner's mark (or pid) can free the claim now, and
+    // it must: the store no longer counts it live, and the next claimant owns the key at its first look.
+    assert.deepEqual(await liveClaims(store), []);
+    const taker = watchedSignal();
+    const claim = await store.claim(key, { signal: taker.signal });
     assert.equal(claim.status, 'owner');
-    assert.ok(Date.now() - started < 5000);
+    assert.equal(taker.looks, 0, 'taken over without waiting');
     await store.put(key, { v: 1 }, provenance('n'));
     await store.close();
   });
@@ -155,12 +169,13 @@ describe('several processes on one LMDB cache', () => {
     assert.equal(await new Promise((resolve) => worker.once('message', resolve)), 'claimed');
     // Terminated without closing its store: nothing releases the claim; its heartbeat stops with it.
     await worker.terminate();
-    // Default stale time (30 s): only the dead thread can explain a prompt takeover.
+    // Default stale time (30 s): only the dead thread's mark can explain a takeover at the first look.
     const store = await openStore(dir, { claimPollMs: 20 });
-    const started = Date.now();
-    const claim = await store.claim(key);
+    assert.deepEqual(await liveClaims(store), []);
+    const taker = watchedSignal();
+    const claim = await store.claim(key, { signal: taker.signal });
     assert.equal(claim.status, 'owner');
-    assert.ok(Date.now() - started < 5000);
+    assert.equal(taker.looks, 0, 'taken over without waiting');
     if (claim.status === 'owner') claim.release();
     await store.close();
   });
@@ -194,18 +209,24 @@ describe('several processes on one LMDB cache', () => {
     const store = await openStore(dir);
     const keys = store.keys();
     assert.ok(keys.length > 0, 'the writer stored something');
-    for (let i = 0; i < ATOMICITY_KEYS; i++) {
-      const key = keyOf(`atomic-${i}`);
-      if (!store.has(key)) continue;
-      // load verifies every blob's sha256; the content must be exactly that of the recorded round.
-      const loaded = await store.load(key);
+    // Every stored result is one the writer wrote, and loads (verifying every blob's sha256) exactly as
+    // the round its record names wrote it: none is half of one round and half of another.
+    const written = new Map(Array.from({ length: ATOMICITY_KEYS }, (_, i) => [keyOf(`atomic-${i}`), i]));
+    for (const key of keys) {
+      const i = written.get(key);
+      assert.ok(i !== undefined, `${key} is not a key the writer writes`);
       const round = store.record(key)!.provenance.seed!;
-      assert.deepStrictEqual(loaded, atomicityOutputs(i, round));
+      assert.deepStrictEqual(await store.load(key), atomicityOutputs(i, round));
     }
+    // The same for saved progress: at least one state survived, each whole.
+    let states = 0;
     for (let i = 0; i < ATOMICITY_KEYS; i += 3) {
       const state = await store.loadProgress(keyOf(`progress-${i}`));
-      if (state !== undefined) assert.deepStrictEqual(state, atomicityOutputs(i, (state['round'] as number)));
+      if (state === undefined) continue;
+      states++;
+      assert.deepStrictEqual(state, atomicityOutputs(i, state['round'] as number));
     }
+    assert.ok(states > 0, 'the writer saved progress');
     // No blob is left unreferenced...
     const sweep = await store.sweep(() => ({ removeResults: [], removeProgress: [] }), { dryRun: true });
     assert.equal(sweep.removedBlobs, 0);

@@ -18,6 +18,7 @@ import {
   type LastRun,
 } from '../../cache/store.js';
 import { floatTensor, keyOf, maskTensor, provenance, sameBits } from './fixtures/data.js';
+import { watchedSignal } from './fixtures/watched-claim.js';
 
 export interface StoreHarness {
   readonly name: string;
@@ -392,8 +393,9 @@ export function storeContract(harness: StoreHarness): void {
       const first = await store.claim(key);
       assert.equal(first.status, 'owner');
       let settled = false;
-      const waiter = store.claim(key, { pollMs: 10 }).then((c) => ((settled = true), c));
-      await new Promise((r) => setTimeout(r, 60));
+      const watch = watchedSignal();
+      const waiter = store.claim(key, { pollMs: 10, signal: watch.signal }).then((c) => ((settled = true), c));
+      await watch.afterLooks(3);
       assert.equal(settled, false, 'a second claimant must wait while the owner is alive');
       await store.put(key, { v: 1 }, provenance('n'));
       assert.deepEqual(await waiter, { status: 'done' });
@@ -409,8 +411,10 @@ export function storeContract(harness: StoreHarness): void {
       const key = keyOf('released');
       const first = await store.claim(key);
       assert.equal(first.status, 'owner');
-      const waiter = store.claim(key, { pollMs: 10 });
-      await new Promise((r) => setTimeout(r, 30));
+      const watch = watchedSignal();
+      const waiter = store.claim(key, { pollMs: 10, signal: watch.signal });
+      // Released only once the waiter has found the key held: the hand-over happens while it waits.
+      await watch.afterLooks(1);
       if (first.status === 'owner') first.release();
       const second = await waiter;
       assert.equal(second.status, 'owner');
@@ -422,10 +426,12 @@ export function storeContract(harness: StoreHarness): void {
       const store = await harness.open();
       const key = keyOf('aborted');
       const first = await store.claim(key);
-      const controller = new AbortController();
-      const waiter = store.claim(key, { pollMs: 10, signal: controller.signal });
-      setTimeout(() => controller.abort(new Error('stop waiting')), 30);
+      const watch = watchedSignal();
+      const waiter = store.claim(key, { pollMs: 10, signal: watch.signal });
+      await watch.afterLooks(2);
+      watch.abort(new Error('stop waiting'));
       await assert.rejects(waiter, /stop waiting/);
+      assert.equal(watch.looks, 2, 'no look after the abort');
       if (first.status === 'owner') first.release();
       await store.close();
     });
@@ -437,10 +443,13 @@ export function storeContract(harness: StoreHarness): void {
       const key = keyOf('heartbeat');
       const first = await store.claim(key);
       assert.equal(first.status, 'owner');
-      const controller = new AbortController();
-      const waiter = store.claim(key, { pollMs: 20, signal: controller.signal });
-      await new Promise((r) => setTimeout(r, 900));
-      controller.abort(new Error('still owned'));
+      const claimedAt = Date.now();
+      const watch = watchedSignal();
+      const waiter = store.claim(key, { pollMs: 20, signal: watch.signal });
+      // The waiter still finds the claim held at a look made more than twice the stale time after it
+      // was taken: the claim outlived its stale time while its holder lived.
+      await watch.lookWhen(() => Date.now() - claimedAt > 2 * 400);
+      watch.abort(new Error('still owned'));
       await assert.rejects(waiter, /still owned/);
       if (first.status === 'owner') first.release();
       const second = await store.claim(key, { pollMs: 20 });

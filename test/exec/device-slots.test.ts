@@ -9,7 +9,9 @@ test('two holders never share an accelerator slot; a waiter gets the slot releas
   assert.deepEqual([a, b], [0, 1]);
   let third: number | undefined;
   const waiting = slots.acquire().then((s) => (third = s));
-  await new Promise((r) => setTimeout(r, 10));
+  // Queued, not granted: nothing but a release can settle it now.
+  assert.equal(slots.queued, 1);
+  await Promise.resolve();
   assert.equal(third, undefined, 'the third holder waits while both slots are taken');
   slots.release(1);
   await waiting;
@@ -20,13 +22,19 @@ test('a released slot goes to the waiter with the highest priority, equal priori
   const slots = new DeviceSlots(1);
   const held = await slots.acquire();
   const granted: string[] = [];
-  const ask = (name: string, priority: number) => slots.acquire(priority).then((slot) => (granted.push(name), slot));
+  let onGrant: () => void = () => undefined;
+  const ask = (name: string, priority: number) => slots.acquire(priority).then((slot) => (granted.push(name), onGrant(), slot));
   const waiters = [ask('low', 1), ask('high', 5), ask('mid-first', 3), ask('mid-second', 3)];
+  assert.equal(slots.queued, 4);
+  // One release at a time, each followed by the grant it causes: the order granted is the order chosen.
   for (let i = 0; i < waiters.length; i++) {
+    const next = new Promise<void>((resolve) => (onGrant = resolve));
     slots.release(i === 0 ? held! : 0);
-    await new Promise((r) => setTimeout(r, 1));
+    await next;
+    assert.equal(granted.length, i + 1);
+    assert.equal(slots.queued, waiters.length - i - 1);
   }
-  await Promise.all(waiters);
+  assert.deepEqual(await Promise.all(waiters), [0, 0, 0, 0]);
   assert.deepEqual(granted, ['high', 'mid-first', 'mid-second', 'low']);
 });
 

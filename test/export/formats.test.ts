@@ -45,14 +45,28 @@ test('port choice: the named port, else the one the extension fits; a single out
   assert.deepEqual(choosePort(outputs, '.png'), { ok: false, reason: 'unknown-extension', extension: '.png' });
 });
 
-test('every format is written without loading a tensor library', () => {
+const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('utf8');
+
+test('every format is written without loading a tensor library, and holds what it was given', () => {
   const { curve, landscape, metrics } = tinyCurveOutputs(2, false);
-  encodeExport('Curve', curve, '.safetensors');
-  encodeExport('Checkpoint', curve.points[0]!, '.safetensors');
-  for (const ext of ['.json', '.csv']) {
-    encodeExport('Landscape', landscape, ext);
-    encodeExport('Metrics', metrics, ext);
-  }
-  encodeExport('Figure', { format: 'svg', svg: '<svg/>', data: null }, '.svg');
+  const curveFile = encodeExport('Curve', curve, '.safetensors');
+  assert.deepEqual(curveFromSafetensors(curveFile.bytes), curve);
+  assert.deepEqual(curveFile.counts, { points: 3, tensors: 12 });
+  const point = curve.points[0]!;
+  const checkpointFile = encodeExport('Checkpoint', point, '.safetensors');
+  assert.deepEqual(checkpointFromSafetensors(checkpointFile.bytes), point);
+  assert.deepEqual(checkpointFile.counts, { tensors: 4, masks: 2 });
+  // JSON is the value itself; CSV is one row per point (RFC 4180 quoting), written out here by hand.
+  assert.deepEqual(JSON.parse(text(encodeExport('Landscape', landscape, '.json').bytes)), landscape);
+  assert.deepEqual(JSON.parse(text(encodeExport('Metrics', metrics, '.json').bytes)), metrics);
+  assert.equal(
+    text(encodeExport('Landscape', landscape, '.csv').bytes),
+    'x,split,loss,accuracy\n0,train,0.5,0.75\n0,test,0.625,0.7\n0.5,train,2.25,0.1\n0.5,test,2.5,0.125\n1,train,0.25,0.875\n1,test,0.375,0.8\n',
+  );
+  assert.equal(
+    text(encodeExport('Metrics', metrics, '.csv').bytes),
+    'name,index,value\nbarrier,,0.125\n"odd, ""name""",,3\nloss,0,1\nloss,1,0.5\nloss,2,0.25\n',
+  );
+  assert.equal(text(encodeExport('Figure', { format: 'svg', svg: '<svg/>', data: null }, '.svg').bytes), '<svg/>');
   assert.equal('_tfengine' in globalThis, false);
 });

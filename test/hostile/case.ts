@@ -65,6 +65,8 @@ export interface HostileCase {
    * then stdout may hold it, stderr may be silent, and `says` is looked for in both.
    */
   readonly reportOnStdout?: boolean;
+  /** Runs as an unprivileged user also when the suite runs as root (test/fixtures/unprivileged.ts): permission cases. */
+  readonly unprivileged?: boolean;
 }
 
 export const DEFAULT_TIMEOUT_MS = 20_000;

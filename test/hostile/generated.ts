@@ -220,16 +220,19 @@ function pathCases(): HostileCase[] {
     argvCase('long-path-pipeline', 'a pipeline path longer than the system allows', 1, () => {}, () => ['validate', `${'a'.repeat(5000)}.yaml`]),
     importing('long-path-import', 'an import path longer than the system allows', `${'a'.repeat(5000)}.yaml`, () => {}),
     argvCase('dash-pipeline', "'-' as the pipeline, as if it read stdin", [1, 2], () => {}, () => ['validate', '-']),
-    // Root reads a mode-000 file anyway: then it is a valid pipeline; anyone else is refused, by name.
-    gen('chmod-000-pipeline', F, 'a pipeline file with mode 000', [0, 1], (d) => {
+    // Run as an unprivileged user even when the suite runs as root, who would read a mode-000 file anyway.
+    gen('chmod-000-pipeline', F, 'a pipeline file with mode 000', 1, (d) => {
       write(d, 'pipeline.yaml', ok('locked'));
       chmodSync(join(d, 'pipeline.yaml'), 0);
-    }),
-    gen('chmod-000-import', F, 'an import with mode 000', [0, 1], (d) => {
-      write(d, 'lib/unit.yaml', `${HEAD('unit')}nodes:\n  other:\n    kind: init\n`);
-      chmodSync(join(d, 'lib/unit.yaml'), 0);
-      write(d, 'pipeline.yaml', `${HEAD('locked-import')}imports: [lib/unit.yaml]\n${INIT}`);
-    }),
+    }, { unprivileged: true, says: /cannot read pipeline file: permission denied/ }),
+    (() => {
+      const { text, at } = marked(`${HEAD('locked-import')}imports: [@@lib/unit.yaml]\n${INIT}`);
+      return gen('chmod-000-import', F, 'an import with mode 000', 1, (d) => {
+        write(d, 'lib/unit.yaml', `${HEAD('unit')}nodes:\n  other:\n    kind: init\n`);
+        chmodSync(join(d, 'lib/unit.yaml'), 0);
+        write(d, 'pipeline.yaml', text);
+      }, { unprivileged: true, at, says: /cannot read import 'lib\/unit\.yaml': permission denied/ });
+    })(),
     gen('valid-json-pipeline', F, 'a pipeline written as JSON (which is YAML)', 0, (d) =>
       write(d, 'pipeline.yaml', JSON.stringify({ sparsegraph: 1, name: 'json', nodes: { init: { kind: 'init', with: { seed: 4 } } } })), { accepted: { params: [{ id: 'init', name: 'seed', value: 4 }] } }),
     gen('valid-absolute-import', F, 'an absolute import of a good file', 0, (d) => {

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { asUnprivileged } from '../fixtures/unprivileged.js';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const cliPath = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -28,10 +29,15 @@ export interface Outcome {
 /** What a hostile input may print is bounded too: beyond this much, the rest is dropped and the run marked. */
 export const KEEP_BYTES = 64 * 1024 * 1024;
 
-export function runCli(args: readonly string[], options: { cwd: string; timeoutMs: number; heapMb?: number; env?: Readonly<Record<string, string>> }): Promise<Outcome> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd: string; timeoutMs: number; heapMb?: number; env?: Readonly<Record<string, string>>; unprivileged?: boolean },
+): Promise<Outcome> {
+  const plain = [process.execPath, cliPath, ...args];
+  const [program, ...rest] = options.unprivileged ? asUnprivileged(plain, { dir: options.cwd, reads: cliPath }) : plain;
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(program!, rest, {
       cwd: options.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {

@@ -106,8 +106,10 @@ test('imp.yaml: level L prunes to 1 - 0.8^L and retrains on that mask; raising t
   assert.equal(report.cached.length, one.executed.length);
 });
 
-test('plain SGD (momentum 0, as imp.yaml and instability.yaml train) runs', async () => {
+test('plain SGD (momentum 0, as imp.yaml and instability.yaml train) takes effect: only the velocity differs from momentum 0.9', async () => {
   const dir = tempDir();
+  const train = (momentum: number) =>
+    `{ kind: train-dense, inputs: { init: init }, with: { dataset: { name: synthetic, seed: 3, train: 64, test: 16, sampleShape: [8], numClasses: 3 }, epochs: 1, batch_size: 32, snapshot_step: 1, momentum: ${momentum} } }`;
   const pipeline = writePipeline(
     dir,
     'sgd.yaml',
@@ -115,12 +117,32 @@ test('plain SGD (momentum 0, as imp.yaml and instability.yaml train) runs', asyn
 name: plain-sgd
 nodes:
   init: { kind: init, with: { arch: mlp, arch_options: { hidden: [8] }, input_shape: [8], classes: 3 } }
-  dense:
-    kind: train-dense
-    inputs: { init: init }
-    with: { dataset: { name: synthetic, seed: 3, train: 64, test: 16, sampleShape: [8], numClasses: 3 }, epochs: 1, batch_size: 32, momentum: 0 }
+  plain: ${train(0)}
+  heavy: ${train(0.9)}
 `,
   );
-  const ran = await cli(['run', pipeline, '--json', '--jobs', '0']);
-  assert.deepEqual((JSON.parse(ran.stdout) as Report).failed, []);
+  const cache = join(dir, 'cache');
+  const ran = await cli(['run', pipeline, '--json', '--jobs', '0', '--cache', cache]);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.deepEqual((JSON.parse(ran.stdout) as Report).executed.sort(), ['heavy', 'init', 'plain']);
+  const graph = graphOf(pipeline);
+  assert.equal((graph.byId.get('plain')!.components.params as Record<string, unknown>)['momentum'], 0);
+  const store = await openStore(cache);
+  try {
+    const load = async (id: string, port: string) => (await store.load(graph.byId.get(id)!.key))[port] as Checkpoint;
+    const tensorsOf = (c: Checkpoint) => Object.fromEntries(Object.entries(c.tensors).map(([name, t]) => [name, [...t.data]]));
+    // 64 samples in batches of 32: two steps. Heavy-ball momentum starts from zero velocity, so its first
+    // step (v = g, w -= lr v) is plain SGD's: the step-1 snapshots agree to the bit. The second step adds
+    // 0.9 of the first gradient only with momentum, so the final weights differ exactly when 0 took effect.
+    const [plainSnapshot, heavySnapshot] = [await load('plain', 'snapshot'), await load('heavy', 'snapshot')];
+    assert.equal(plainSnapshot.step, 1);
+    assert.deepEqual(tensorsOf(plainSnapshot), tensorsOf(heavySnapshot));
+    const [plainFinal, heavyFinal] = [await load('plain', 'checkpoint'), await load('heavy', 'checkpoint')];
+    assert.equal(plainFinal.step, 2);
+    for (const name of Object.keys(plainFinal.tensors)) {
+      assert.notDeepEqual(plainFinal.tensors[name]!.data, heavyFinal.tensors[name]!.data, `${name}: momentum changed the second step`);
+    }
+  } finally {
+    await store.close();
+  }
 });

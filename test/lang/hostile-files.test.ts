@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MAX_ALIASES, MAX_NESTING, MAX_PIPELINE_BYTES, MAX_TOKENS } from '../../engine/lang/limits.js';
 import { parseYamlDocument } from '../../engine/lang/parse-yaml.js';
+import { asUnprivileged } from '../fixtures/unprivileged.js';
 import { cliPath, scratchDir } from './helpers.js';
 
 interface Outcome {
@@ -21,11 +22,13 @@ interface Outcome {
 }
 
 /** The CLI in `cwd`, killed after `timeoutMs`, with a heap small enough that a blow-up fails instead of swapping. */
-function cli(args: readonly string[], cwd: string, timeoutMs = 30_000, heapMb = 384): Promise<Outcome> {
+function cli(args: readonly string[], cwd: string, timeoutMs = 30_000, heapMb = 384, unprivileged = false): Promise<Outcome> {
+  const plain = [process.execPath, `--max-old-space-size=${heapMb}`, cliPath, ...args];
+  const [program, ...rest] = unprivileged ? asUnprivileged(plain, { dir: cwd, reads: cliPath }) : plain;
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [`--max-old-space-size=${heapMb}`, cliPath, ...args],
+      program!,
+      rest,
       { cwd, env: { ...process.env, NO_COLOR: '1', SPARSEGRAPH_KINDS: '' }, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const timedOut = Boolean(error && (error as { killed?: boolean }).killed);
@@ -44,12 +47,12 @@ function assertClean(outcome: Outcome, code: number): void {
 }
 
 /** Validates FILE in DIR; expects exit 1 and exactly these diagnostic lines, then the same as JSON. */
-async function expectDiagnostics(dir: string, file: string, lines: readonly string[]): Promise<void> {
-  const plain = await cli(['validate', file], dir);
+async function expectDiagnostics(dir: string, file: string, lines: readonly string[], unprivileged = false): Promise<void> {
+  const plain = await cli(['validate', file], dir, undefined, undefined, unprivileged);
   assertClean(plain, 1);
   const count = `${lines.length} problem${lines.length === 1 ? '' : 's'} found`;
   assert.equal(plain.stderr, [...lines, count, ''].join('\n'));
-  const json = await cli(['validate', file, '--json'], dir);
+  const json = await cli(['validate', file, '--json'], dir, undefined, undefined, unprivileged);
   assertClean(json, 1);
   const parsed = JSON.parse(json.stdout) as { ok: boolean; diagnostics: { file: string; line: number | null; column: number | null; message: string }[] };
   assert.equal(parsed.ok, false);
@@ -103,11 +106,11 @@ test('an empty pipeline path is a usage error', async () => {
   assert.deepEqual(JSON.parse(json.stdout), { ok: false, error: 'the pipeline file path is empty; name a pipeline YAML file' });
 });
 
-test('a file that cannot be opened for reading says permission denied', { skip: process.getuid?.() === 0 ? 'root reads any file' : false }, async () => {
+test('a file that cannot be opened for reading says permission denied (as an unprivileged user, also when the suite runs as root)', async () => {
   const dir = scratchDir();
   writeFileSync(join(dir, 'locked.yaml'), `${HEAD}nodes: {}\n`);
   chmodSync(join(dir, 'locked.yaml'), 0o000);
-  await expectDiagnostics(dir, 'locked.yaml', ['locked.yaml: error: cannot read pipeline file: permission denied']);
+  await expectDiagnostics(dir, 'locked.yaml', ['locked.yaml: error: cannot read pipeline file: permission denied'], true);
 });
 
 test('every command that reads a pipeline refuses a FIFO, with JSON on stdout', async () => {

@@ -4,6 +4,7 @@
  * everything downstream, nothing else).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { analyze } from '../../engine/lang/analyze.js';
@@ -231,4 +232,25 @@ nodes:
     init: '261fb59762a34a1b6459d1f6e613593e601f94bb6688f4b21ed00f0305fdfb00',
     pruned: '75d8d4f75e1234bfe5623532e7bd331194a783e87d4c2cabab42e63e9fe78ef4',
   });
+});
+
+/**
+ * The pinned keys above, recomputed from the key's documented definition (engine/keys.ts) without the
+ * code that computes it: sha256 of the canonical JSON (RFC 8785: keys sorted by code point, no spaces,
+ * ECMAScript number spelling) of { format, kind, version, params with every default, inputs }, written
+ * out here by hand, defaults from each kind's schema. A pinned value is then not only the code's own output.
+ */
+test('the pinned keys are sha256 of the canonical JSON of their documented components', () => {
+  const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+  const init = sha256(
+    '{"format":1,"inputs":{},"kind":"init","params":{"arch":"lenet300","classes":10,"initializer":"glorot_uniform","input_shape":[784],"seed":3,"stream":"init"},"version":2}',
+  );
+  assert.equal(init, '261fb59762a34a1b6459d1f6e613593e601f94bb6688f4b21ed00f0305fdfb00');
+  const pruned = sha256(
+    `{"format":1,"inputs":{"init":{"key":"${init}","port":"checkpoint"}},"kind":"prune","params":{"batch_size":128,"begin_step":3000,` +
+      '"data_seed":0,"dataset":{"name":"mnist"},"end_step":7000,"epochs":1,"exclude":[],"finetune":false,"frequency":100,"initial_sparsity":0,' +
+      '"label_smoothing":0,"lr":0.2,"lr_gamma":0.1,"lr_milestones":[],"method":"gradual","momentum":0.9,"nesterov":false,"rewind_step":0,' +
+      '"schedule":"cosine","scope":"layerwise","sparsity":0.5,"warmup_steps":0,"weight_decay":0.0001},"version":2}',
+  );
+  assert.equal(pruned, '75d8d4f75e1234bfe5623532e7bd331194a783e87d4c2cabab42e63e9fe78ef4');
 });

@@ -5,6 +5,7 @@
  * gathering. Misuse is covered by the corpus (repeat-*.yaml).
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { NodeKey } from '../../base/brand.js';
@@ -158,6 +159,17 @@ nodes:
     'chain/p[level=1]': 'f559ae273280d586943304ca2c0614f39d66c1df7c52fd41d65e0a80152fc98d',
     'chain/p[level=2]': 'ca8595f04ec206e960f2b8abdc7968ea88c00c472827a3c4e153c5796bfd710e',
   });
+  // Level 1 recomputed from the key's definition (sha256 of canonical JSON, see keys.test.ts), written out
+  // by hand: prune's defaults, sparsity 0.25 * 1, and init's checkpoint as its input. No group, no level.
+  const level1 = createHash('sha256')
+    .update(
+      '{"format":1,"inputs":{"init":{"key":"261fb59762a34a1b6459d1f6e613593e601f94bb6688f4b21ed00f0305fdfb00","port":"checkpoint"}},"kind":"prune",' +
+        '"params":{"batch_size":128,"begin_step":3000,"data_seed":0,"dataset":{"name":"mnist"},"end_step":7000,"epochs":1,"exclude":[],"finetune":false,' +
+        '"frequency":100,"initial_sparsity":0,"label_smoothing":0,"lr":0.2,"lr_gamma":0.1,"lr_milestones":[],"method":"one-shot","momentum":0.9,' +
+        '"nesterov":false,"rewind_step":0,"schedule":"cosine","scope":"layerwise","sparsity":0.25,"warmup_steps":0,"weight_decay":0.0001},"version":2}',
+    )
+    .digest('hex');
+  assert.equal(level1, 'f559ae273280d586943304ca2c0614f39d66c1df7c52fd41d65e0a80152fc98d');
   // A level keys like the same nodes written out by hand: neither the group nor the level enters a key.
   const byHand = graphOf(`sparsegraph: 1
 name: by-hand
