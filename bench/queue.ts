@@ -20,7 +20,6 @@ import { WorkerPoolRunner } from '../engine/exec/worker-pool.js';
 import { planGraph } from '../engine/plan.js';
 import { KindRegistry } from '../engine/registry.js';
 import { builtinKinds } from '../nodes/index.js';
-import { composerUrl } from '../cli/compose.js';
 import { instantChains, kinds } from './instant-kind.js';
 
 const KINDS_MODULE = fileURLToPath(new URL('./instant-kind.js', import.meta.url));
@@ -65,7 +64,8 @@ async function timed(graph: ValidGraph, cacheDir: string, runnerFor: (store: Cac
   }
 }
 
-export async function benchQueue(): Promise<Record<string, number | string>> {
+/** `composer`: the module worker threads compose themselves from (the CLI's, handed in: bench sits below it). */
+export async function benchQueue(composer: string): Promise<Record<string, number | string>> {
   if (spawnSync('redis-server', ['--version']).status !== 0) return { 'exec.queue.tasks_per_s': 'skipped: redis-server is not installed' };
   const dir = mkdtempSync(join(tmpdir(), 'sparsegraph-bench-queue-'));
   const children: ChildProcess[] = [];
@@ -75,7 +75,7 @@ export async function benchQueue(): Promise<Record<string, number | string>> {
     const registry = new KindRegistry([...builtinKinds, ...kinds]);
     const result = analyze(file, { registry });
     if (!result.ok) throw new Error(`queue bench pipeline invalid: ${result.problems.map((p) => p.message).join('; ')}`);
-    const local = await timed(result.graph, join(dir, 'local'), async () => new WorkerPoolRunner(2, { storeDir: join(dir, 'local'), composer: composerUrl, kindModules: [KINDS_MODULE] }));
+    const local = await timed(result.graph, join(dir, 'local'), async () => new WorkerPoolRunner(2, { storeDir: join(dir, 'local'), composer, kindModules: [KINDS_MODULE] }));
     const port = await freePort();
     children.push(await started('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], 'Ready to accept connections'));
     const url = `redis://127.0.0.1:${port}`;

@@ -51,7 +51,7 @@ async function runArea(area: (typeof AREAS)[number]): Promise<Record<string, num
       }
     }
     case 'queue':
-      return (await import('../../bench/queue.js')).benchQueue();
+      return (await import('../../bench/queue.js')).benchQueue((await import('../compose.js')).composerUrl);
     case 'nn': {
       const nn = await import('../../bench/nn.js');
       const figures = await nn.benchNumerics({});
