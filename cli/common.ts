@@ -101,6 +101,8 @@ export function reportDamage(store: CacheStore): void {
 
 /** The kinds modules of a command (`$SPARSEGRAPH_KINDS`, then `--kinds`), as absolute paths for workers. */
 export function kindModules(options: Pick<AnalysisOptions, 'kinds'>): string[] {
+  // resolve('') is the working directory: an empty --kinds is a slip, not a request to load a folder.
+  if (options.kinds.some((m) => m.trim() === '')) throw new UsageError("--kinds expects a module path, got ''");
   return [...kindModulesFromEnv(), ...options.kinds].map((m) => resolve(m));
 }
 

@@ -2,6 +2,7 @@
  * The commands on a pipeline file: `validate` (check it), `plan` (what would run, and why), `graph`
  * (draw it), `run` (run what is not cached) and `report` (rebuild its report from the cache).
  */
+import { existsSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -168,6 +169,9 @@ function reportCommand(cli: Command): void {
     .addOption(jsonOption())
     .option('--out <dir>', 'write the report here instead of results/<name>/ beside the pipeline')
     .action(async (file: string, opts: AnalysisOptions & CacheOptions & { out?: string }) => {
+      if (opts.out !== undefined && existsSync(opts.out) && !statSync(opts.out).isDirectory()) {
+        throw new UsageError(`--out ${opts.out} is a file; the report writes a directory (give a new or existing directory)`);
+      }
       const graph = await analyzeOrExit(file, opts);
       await withStore(opts, file, async (store) => {
         const written = await writeReportOf(graph, store, opts.out);
