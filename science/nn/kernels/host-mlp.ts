@@ -115,21 +115,11 @@ export class HostMlp {
   }
 
   weights(): Record<string, HostTensor<'float32'>> {
-    const out: Record<string, HostTensor<'float32'>> = {};
-    for (const L of this.layers) {
-      out[L.weight] = { dtype: 'float32', shape: [L.out, L.inputs], data: this.denseWeight(L) };
-      out[L.bias] = { dtype: 'float32', shape: [L.out], data: L.b.slice() };
-    }
-    return out;
+    return this.tensorsOf((L) => this.denseWeight(L), (L) => L.b.slice());
   }
 
   momentum(): Record<string, HostTensor<'float32'>> {
-    const out: Record<string, HostTensor<'float32'>> = {};
-    for (const L of this.layers) {
-      out[L.weight] = { dtype: 'float32', shape: [L.out, L.inputs], data: this.denseMomentum(L) };
-      out[L.bias] = { dtype: 'float32', shape: [L.out], data: L.bv.slice() };
-    }
-    return out;
+    return this.tensorsOf((L) => this.denseMomentum(L), (L) => L.bv.slice());
   }
 
   /** One SGD step on a batch x [B, inputs] (sample-major), labels y; returns the batch's mean loss. */
@@ -150,12 +140,7 @@ export class HostMlp {
    */
   denseGradients(x: Float32Array, y: Int32Array, batch: number, smoothing: number): Record<string, HostTensor<'float32'>> {
     this.forwardBackward(x, y, batch, smoothing, true);
-    const out: Record<string, HostTensor<'float32'>> = {};
-    for (const L of this.layers) {
-      out[L.weight] = { dtype: 'float32', shape: [L.out, L.inputs], data: L.gw!.slice() };
-      out[L.bias] = { dtype: 'float32', shape: [L.out], data: L.gb.slice() };
-    }
-    return out;
+    return this.tensorsOf((L) => L.gw!.slice(), (L) => L.gb.slice());
   }
 
   /**
@@ -263,6 +248,16 @@ export class HostMlp {
       L.mask = mask && kept < w.length ? Uint8Array.from(mask) : null;
       L.sp = L.spv = L.spg = null;
     }
+  }
+
+  /** Every layer's weight [out, in] and bias [out] as checkpoint tensors, their data from `weight` and `bias`. */
+  private tensorsOf(weight: (L: Layer) => Float32Array, bias: (L: Layer) => Float32Array): Record<string, HostTensor<'float32'>> {
+    const out: Record<string, HostTensor<'float32'>> = {};
+    for (const L of this.layers) {
+      out[L.weight] = { dtype: 'float32', shape: [L.out, L.inputs], data: weight(L) };
+      out[L.bias] = { dtype: 'float32', shape: [L.out], data: bias(L) };
+    }
+    return out;
   }
 
   private denseWeight(L: Layer): Float32Array {
